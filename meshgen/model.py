@@ -1,0 +1,303 @@
+"""pydantic models of fleet.yaml: shapes, types and field-level rules."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from .errors import FleetError, Problem, Problems
+from .source import SourceFile
+
+API_VERSION = "meshgen.dev/v1alpha1"
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+VERSION = re.compile(r"^v(\d+)\.(\d+)$")
+TRUST_DOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 63 or not DNS_LABEL.match(value):
+        raise PydanticCustomError(
+            "dns_label",
+            '"{value}" is not a DNS-1123 label (lowercase letters, digits and "-", '
+            "starting and ending with a letter or digit, at most 63 characters)",
+            {"value": value},
+        )
+    return value
+
+
+def _namespace_pattern(value: str) -> str:
+    return value if value == "*" else _dns_label(value)
+
+
+def _service_pattern(value: str) -> str:
+    return value if value == "*" else _dns_label(value)
+
+
+def _version(value: str) -> str:
+    if not VERSION.match(value):
+        raise PydanticCustomError(
+            "mesh_version", '"{value}" is not a control-plane version like "v2.6"',
+            {"value": value},
+        )
+    return value
+
+
+def _trust_domain(value: str) -> str:
+    if len(value) > 253 or not TRUST_DOMAIN.match(value):
+        raise PydanticCustomError(
+            "trust_domain",
+            '"{value}" is not a valid trust domain (lowercase DNS name, e.g. "prod-mesh.local")',
+            {"value": value},
+        )
+    return value
+
+
+def _label_value(value: str) -> str:
+    if len(value) > 63 or not LABEL_VALUE.match(value):
+        raise PydanticCustomError(
+            "label_value", '"{value}" is not a valid Kubernetes label value', {"value": value}
+        )
+    return value
+
+
+Name = Annotated[str, AfterValidator(_dns_label)]
+NamespacePattern = Annotated[str, AfterValidator(_namespace_pattern)]
+ServicePattern = Annotated[str, AfterValidator(_service_pattern)]
+Version = Annotated[str, AfterValidator(_version)]
+TrustDomain = Annotated[str, AfterValidator(_trust_domain)]
+LabelValue = Annotated[str, AfterValidator(_label_value)]
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, alias_generator=to_camel, populate_by_name=False
+    )
+
+
+class Metadata(Spec):
+    name: Name
+
+
+class Ingress(Spec):
+    type: Literal["LoadBalancer", "Submariner"]
+    domain: str | None = None
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class Cluster(Spec):
+    name: Name
+    labels: dict[str, LabelValue] = Field(default_factory=dict)
+    ingress: Ingress | None = None
+
+
+class Addons(Spec):
+    prometheus: bool | None = None
+    kiali: bool | None = None
+    grafana: bool | None = None
+    jaeger: bool | None = None
+
+
+class MeshSettings(Spec):
+    """Every mesh field except name and cluster; used by defaults and meshTemplates."""
+
+    namespace: Name | None = None
+    control_plane_name: Name | None = None
+    version: Version | None = None
+    profiles: list[Name] | None = None
+    trust_domain: TrustDomain | None = None
+    members: list[Name] | None = None
+    addons: Addons | None = None
+    root_cert: str | None = None
+    smcp_spec: dict[str, Any] | None = None
+    gateway_naming: Literal["suffix", "prefix"] | None = None
+
+
+class MeshSpec(MeshSettings):
+    name: Name
+    cluster: Name
+
+
+class LabelSelectorRequirement(Spec):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] = Field(default_factory=list)
+
+
+class ClusterSelector(Spec):
+    match_labels: dict[str, str] = Field(default_factory=dict)
+    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list)
+
+
+class MeshTemplate(Spec):
+    name: Name
+    clusters: list[Name] | None = None
+    cluster_selector: ClusterSelector | None = None
+    template: MeshSettings = Field(default_factory=MeshSettings)
+
+
+class Federation(Spec):
+    name: Name
+    meshes: list[Name]
+    topology: Literal["full", "star"] = "full"
+    hub: Name | None = None
+
+
+class ServiceAlias(Spec):
+    namespace: NamespacePattern | None = None
+    name: ServicePattern | None = None
+
+
+class ExportedService(Spec):
+    namespace: NamespacePattern
+    name: ServicePattern | None = None
+    selector: dict[str, LabelValue] | None = None
+    alias: ServiceAlias | None = None
+
+
+class Export(Spec):
+    mesh: Name
+    to: list[Name] | None = None
+    services: list[ExportedService]
+
+
+class ImportedService(Spec):
+    namespace: NamespacePattern
+    name: ServicePattern
+    alias: ServiceAlias | None = None
+    as_local: bool = False
+
+
+class Import(Spec):
+    mesh: Name
+    from_: Name = Field(alias="from")
+    services: list[ImportedService]
+
+
+class Fleet(Spec):
+    api_version: Literal["meshgen.dev/v1alpha1"]
+    kind: Literal["Fleet"]
+    metadata: Metadata
+    defaults: MeshSettings = Field(default_factory=MeshSettings)
+    clusters: list[Cluster]
+    meshes: list[MeshSpec] = Field(default_factory=list)
+    mesh_templates: list[MeshTemplate] = Field(default_factory=list)
+    federations: list[Federation] = Field(default_factory=list)
+    exports: list[Export] = Field(default_factory=list)
+    imports: list[Import] = Field(default_factory=list)
+
+
+# --- pydantic errors -> located, coded problems -------------------------------------------
+
+_CUSTOM_CODES = {
+    "dns_label": "MG020",
+    "mesh_version": "MG045",
+    "trust_domain": "MG046",
+    "label_value": "MG012",
+}
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation may hold (Optional/Annotated/Union removed)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
+    return [annotation]
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model class that validated the mapping at loc, for did-you-mean hints."""
+    current: list[Any] = [Fleet]
+    for part in loc:
+        following: list[Any] = []
+        for candidate in current:
+            origin = typing.get_origin(candidate)
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                for name, info in candidate.model_fields.items():
+                    if part in (info.alias, name):
+                        following.extend(_unwrap(info.annotation))
+            elif origin is list and isinstance(part, int):
+                following.extend(_unwrap(typing.get_args(candidate)[0]))
+            elif origin is dict and isinstance(part, str):
+                following.extend(_unwrap(typing.get_args(candidate)[1]))
+        current = following
+    for candidate in current:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def field_names(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return "null" if value is None else type(value).__name__
+
+
+def _problem(error: Any, source: SourceFile) -> Problem:
+    loc: tuple[int | str, ...] = tuple(error["loc"])
+    kind: str = error["type"]
+    where = ".".join(str(p) for p in loc) or "fleet"
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = field_names(model) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f'did you mean "{close[0]}"?' if close else ""
+        if allowed:
+            hint = (hint + " " if hint else "") + "allowed here: " + ", ".join(sorted(allowed))
+        return Problem("MG010", f'unknown field "{loc[-1]}" in {".".join(map(str, loc[:-1])) or "fleet"}',
+                       source.key_at(loc), hint)
+    if kind == "missing":
+        return Problem("MG011", f'missing required field "{loc[-1]}" in '
+                       f'{".".join(map(str, loc[:-1])) or "fleet"}', source.at(loc[:-1]),
+                       f'add "{loc[-1]}"')
+    if kind in _CUSTOM_CODES:
+        return Problem(_CUSTOM_CODES[kind], f"{where}: {error['msg']}", source.at(loc),
+                       "names are Kubernetes DNS-1123 labels, e.g. \"prod-mesh\""
+                       if kind == "dns_label" else "")
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return Problem("MG012", f"{where}: {_shown(error['input'])} is not allowed",
+                       source.at(loc), f"expected {expected}")
+    expected = kind.removesuffix("_type").replace("model", "mapping").replace("dict", "mapping")
+    if kind.endswith("_type") or kind in ("model_type", "dataclass_type"):
+        return Problem("MG012", f"{where}: expected {expected}, got {_type_name(error['input'])}",
+                       source.at(loc), "check the value's type against the fleet format")
+    return Problem("MG012", f"{where}: {error['msg']}", source.at(loc), "")
+
+
+def _shown(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def parse_fleet(source: SourceFile) -> Fleet:
+    if not isinstance(source.data, dict):
+        raise FleetError(Problem("MG012", "the fleet file must be a mapping", source.at(()),
+                                 f"start with `apiVersion: {API_VERSION}` and `kind: Fleet`"))
+    try:
+        return Fleet.model_validate(source.data)
+    except ValidationError as exc:
+        problems = Problems()
+        for error in exc.errors(include_url=False):
+            problems.add(_problem(error, source))
+        raise FleetError(problems) from None

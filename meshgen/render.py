@@ -1,0 +1,164 @@
+"""Plan -> documents: one dict per Kubernetes object, rendered from jinja2 templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from .errors import FleetError, Location, Problem
+from .plan import MeshPlan, Peering, Plan, deep_merge
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
+except AttributeError:  # libyaml missing: same results, slower
+    _Loader = yaml.SafeLoader
+
+
+def bundled_templates() -> Path:
+    """The templates shipped in the wheel, or the repository's top-level templates/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "servicemeshcontrolplane.yaml.j2").is_file():
+            return candidate
+    raise RuntimeError(f"meshgen templates not found next to {here}")
+
+
+# template file -> (apiVersion, kind) it must produce
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "namespace.yaml.j2": ("v1", "Namespace"),
+    "servicemeshcontrolplane.yaml.j2": ("maistra.io/v2", "ServiceMeshControlPlane"),
+    "servicemeshmemberroll.yaml.j2": ("maistra.io/v1", "ServiceMeshMemberRoll"),
+    "root-cert-configmap.yaml.j2": ("v1", "ConfigMap"),
+    "servicemeshpeer.yaml.j2": ("federation.maistra.io/v1", "ServiceMeshPeer"),
+    "exportedserviceset.yaml.j2": ("federation.maistra.io/v1", "ExportedServiceSet"),
+    "importedserviceset.yaml.j2": ("federation.maistra.io/v1", "ImportedServiceSet"),
+    "serviceexport.yaml.j2": ("multicluster.x-k8s.io/v1alpha1", "ServiceExport"),
+}
+
+
+@dataclass(frozen=True)
+class Document:
+    cluster: str
+    obj: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj["kind"])
+
+    @property
+    def name(self) -> str:
+        return str(self.obj["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str | None:
+        ns = self.obj["metadata"].get("namespace")
+        return str(ns) if ns is not None else None
+
+
+class Renderer:
+    def __init__(self, fleet_name: str, override_dir: Path | None = None) -> None:
+        search = [str(override_dir)] if override_dir else []
+        search.append(str(bundled_templates()))
+        self.override_dir = override_dir
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(search),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        self.env.globals["fleet"] = fleet_name
+        self._cache: dict[str, jinja2.Template] = {}
+
+    def _template(self, name: str) -> jinja2.Template:
+        if name not in self._cache:
+            try:
+                self._cache[name] = self.env.get_template(name)
+            except jinja2.TemplateSyntaxError as exc:
+                raise FleetError(Problem(
+                    "MG091", f"template syntax error: {exc.message}",
+                    Location(exc.filename or name, exc.lineno or 0, 1),
+                    "fix the template passed with --templates")) from None
+        return self._cache[name]
+
+    def render(self, template_name: str, expect_name: str, expect_namespace: str | None,
+               **context: Any) -> dict[str, Any]:
+        name = template_name
+        template = self._template(name)
+        where = Location(template.filename or name)
+        try:
+            text = template.render(**context)
+        except jinja2.TemplateError as exc:
+            raise FleetError(Problem("MG091", f"template {name} failed: {exc}", where,
+                                     "fix the template passed with --templates")) from None
+        try:
+            docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        except yaml.YAMLError as exc:
+            raise FleetError(Problem("MG092", f"template {name} produced invalid YAML: {exc}",
+                                     where, "check the template's indentation")) from None
+        api_version, kind = TEMPLATES[name]
+        if len(docs) != 1 or not isinstance(docs[0], dict):
+            raise FleetError(Problem("MG092", f"template {name} must produce exactly one "
+                                     f"object, produced {len(docs)}", where, ""))
+        obj: dict[str, Any] = docs[0]
+        metadata = obj.get("metadata")
+        found = (obj.get("apiVersion"), obj.get("kind"),
+                 metadata.get("name") if isinstance(metadata, dict) else None,
+                 metadata.get("namespace") if isinstance(metadata, dict) else None)
+        if found != (api_version, kind, expect_name, expect_namespace):
+            raise FleetError(Problem(
+                "MG092", f"template {name} produced {found[1]} {found[3]}/{found[2]} "
+                f"({found[0]}), expected {kind} {expect_namespace}/{expect_name} ({api_version})",
+                where, "a template may not change an object's kind, name or namespace"))
+        return obj
+
+
+def _control_plane(renderer: Renderer, mesh: MeshPlan, peerings: list[Peering]) -> dict[str, Any]:
+    obj = renderer.render("servicemeshcontrolplane.yaml.j2", mesh.control_plane_name,
+                          mesh.namespace, mesh=mesh, peerings=peerings)
+    if mesh.smcp_spec:
+        obj["spec"] = deep_merge(obj["spec"], mesh.smcp_spec)
+    return obj
+
+
+def render_plan(plan: Plan, templates: Path | None = None) -> list[Document]:
+    renderer = Renderer(plan.fleet_name, templates)
+    documents: list[Document] = []
+    for cluster in plan.clusters:
+        meshes = plan.meshes_on(cluster.name)
+        namespaces = sorted({ns for m in meshes for ns in (m.namespace, *m.members)})
+        for namespace in namespaces:
+            documents.append(Document(cluster.name, renderer.render(
+                "namespace.yaml.j2", namespace, None, name=namespace)))
+        for mesh in meshes:
+            peerings = plan.peerings_of(mesh)
+            documents.append(Document(cluster.name, _control_plane(renderer, mesh, peerings)))
+            documents.append(Document(cluster.name, renderer.render(
+                "servicemeshmemberroll.yaml.j2", "default", mesh.namespace, mesh=mesh)))
+            for peering in peerings:
+                documents.extend(Document(cluster.name, obj)
+                                 for obj in _peering_objects(renderer, peering))
+    return documents
+
+
+def _peering_objects(renderer: Renderer, peering: Peering) -> list[dict[str, Any]]:
+    ns = peering.local.namespace
+    peer = peering.peer.name
+    objects = [
+        renderer.render("root-cert-configmap.yaml.j2", peering.root_cert_configmap, ns,
+                        peering=peering),
+        renderer.render("servicemeshpeer.yaml.j2", peer, ns, peering=peering),
+    ]
+    if peering.exports:
+        objects.append(renderer.render("exportedserviceset.yaml.j2", peer, ns, peering=peering))
+    if peering.imports:
+        objects.append(renderer.render("importedserviceset.yaml.j2", peer, ns, peering=peering))
+    if peering.service_export:
+        objects.append(renderer.render("serviceexport.yaml.j2", peering.ingress.name, ns,
+                                       peering=peering))
+    return objects

@@ -1,0 +1,178 @@
+"""Checks of a built output tree: real kustomize, yamllint, and CRD schemas."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from yamllint import linter
+from yamllint.config import YamlLintConfig
+
+from . import kustomize
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
+except AttributeError:
+    _Loader = yaml.SafeLoader
+
+# Keep in step with the repository's .yamllint (a test compares them).
+YAMLLINT_CONFIG = """\
+# yamllint configuration for meshgen's generated overlays (meshgen/verify.py holds the same).
+extends: default
+rules:
+  document-start: {present: true}
+  # Sequences are written the way kubectl writes them: not indented under their key.
+  indentation: {spaces: 2, indent-sequences: false}
+  # Generated identifiers (clientIDs, hostnames) cannot be folded.
+  line-length: disable
+"""
+
+_DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+_METADATA = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "pattern": _DNS_SUBDOMAIN, "maxLength": 253},
+        "namespace": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                      "maxLength": 63},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}
+# Core kinds have no CRD; these schemas hold what meshgen may write for them.
+CORE_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("v1", "Namespace"): {
+        "type": "object", "required": ["apiVersion", "kind", "metadata"],
+        "properties": {"apiVersion": {}, "kind": {}, "metadata": {}},
+        "additionalProperties": False,
+    },
+    ("v1", "ConfigMap"): {
+        "type": "object", "required": ["apiVersion", "kind", "metadata"],
+        "properties": {"apiVersion": {}, "kind": {}, "metadata": {},
+                       "data": {"type": "object",
+                                "propertyNames": {"pattern": r"^[-._a-zA-Z0-9]+$"},
+                                "additionalProperties": {"type": "string"}}},
+        "additionalProperties": False,
+    },
+}
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    objects: int = 0
+    overlays: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def strict_schema(schema: Any) -> Any:
+    """A CRD's OpenAPI schema as JSON Schema that also refuses unknown fields
+    (the API server would silently prune them, hiding typos)."""
+    if isinstance(schema, list):
+        return [strict_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result = {k: strict_schema(v) for k, v in schema.items()
+              if k not in ("description", "x-kubernetes-int-or-string")}
+    if schema.get("x-kubernetes-int-or-string"):
+        result.pop("type", None)
+        result["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    if schema.get("nullable"):
+        kind = result.get("type")
+        if isinstance(kind, str):
+            result["type"] = [kind, "null"]
+    if ("properties" in schema and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")):
+        result["additionalProperties"] = False
+    return result
+
+
+class SchemaSet:
+    """CRD schemas by (apiVersion, kind), read from every CRD file under a directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.schemas: dict[tuple[str, str], dict[str, Any]] = dict(CORE_SCHEMAS)
+        for path in sorted(directory.rglob("*.yaml")):
+            with path.open() as handle:
+                for doc in yaml.load_all(handle, Loader=_Loader):
+                    self._add(doc)
+        self._validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
+
+    def _add(self, doc: Any) -> None:
+        if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+            return
+        spec = doc["spec"]
+        for version in spec.get("versions", []):
+            schema = version.get("schema", {}).get("openAPIV3Schema")
+            if schema:
+                key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
+                self.schemas[key] = schema
+
+    def validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+        key = (api_version, kind)
+        if key not in self.schemas:
+            return None
+        if key not in self._validators:
+            schema = strict_schema(copy.deepcopy(self.schemas[key]))
+            schema.setdefault("properties", {})["metadata"] = _METADATA
+            self._validators[key] = jsonschema.Draft202012Validator(schema)
+        return self._validators[key]
+
+    def errors(self, obj: dict[str, Any]) -> Iterator[str]:
+        validator = self.validator(str(obj.get("apiVersion")), str(obj.get("kind")))
+        if validator is None:
+            yield f"no schema for {obj.get('apiVersion')} {obj.get('kind')} in {self.directory}"
+            return
+        for error in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):
+            where = ".".join(str(p) for p in error.absolute_path) or "(root)"
+            yield f"{where}: {error.message}"
+
+
+def lint(files: dict[str, bytes]) -> Iterator[str]:
+    config = YamlLintConfig(YAMLLINT_CONFIG)
+    for rel, data in sorted(files.items()):
+        for problem in linter.run(data.decode("utf-8"), config):
+            yield f"{rel}:{problem.line}:{problem.column}: yamllint {problem.level}: " \
+                  f"{problem.message}"
+
+
+def _describe(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata", {})
+    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{obj.get('kind')} {ns}{meta.get('name')}"
+
+
+def verify_tree(out: Path, files: dict[str, bytes], schemas: SchemaSet | None) -> Report:
+    """kustomize-build every cluster overlay in out, lint every file, check every object."""
+    report = Report()
+    report.problems.extend(lint(files))
+    clusters = sorted({rel.split("/", 1)[0] for rel in files})
+    for cluster in clusters:
+        report.overlays += 1
+        expected = sum(1 for rel in files
+                       if rel.startswith(f"{cluster}/") and not rel.endswith("/kustomization.yaml"))
+        try:
+            built = [d for d in yaml.load_all(kustomize.build(out / cluster), Loader=_Loader)
+                     if d]
+        except kustomize.KustomizeFailed as exc:
+            report.problems.append(f"{cluster}: {exc}")
+            continue
+        if len(built) != expected:
+            report.problems.append(f"{cluster}: kustomize built {len(built)} objects, the "
+                                   f"overlay has {expected} files")
+        for obj in built:
+            report.objects += 1
+            if schemas is not None:
+                report.problems.extend(f"{cluster}: {_describe(obj)}: {message}"
+                                       for message in schemas.errors(obj))
+    return report
