@@ -22,8 +22,14 @@ TRUST_DOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
+# "{mesh}" and "{cluster}" are substituted in defaults and templates; the resolved
+# value is checked again after substitution (plan.py).
+PLACEHOLDER = re.compile(r"\{(mesh|cluster)\}")
+
+
 def _dns_label(value: str) -> str:
-    if len(value) > 63 or not DNS_LABEL.match(value):
+    probe = PLACEHOLDER.sub("a", value)
+    if len(probe) > 63 or not DNS_LABEL.match(probe):
         raise PydanticCustomError(
             "dns_label",
             '"{value}" is not a DNS-1123 label (lowercase letters, digits and "-", '
@@ -51,10 +57,21 @@ def _version(value: str) -> str:
 
 
 def _trust_domain(value: str) -> str:
-    if len(value) > 253 or not TRUST_DOMAIN.match(value):
+    probe = PLACEHOLDER.sub("a", value)
+    if len(probe) > 253 or not TRUST_DOMAIN.match(probe):
         raise PydanticCustomError(
             "trust_domain",
             '"{value}" is not a valid trust domain (lowercase DNS name, e.g. "prod-mesh.local")',
+            {"value": value},
+        )
+    return value
+
+
+def _dns_name(value: str) -> str:
+    labels = value.split(".")
+    if len(value) > 253 or not all(len(x) <= 63 and DNS_LABEL.match(x) for x in labels):
+        raise PydanticCustomError(
+            "dns_name", '"{value}" is not a DNS name (dot-separated DNS-1123 labels)',
             {"value": value},
         )
     return value
@@ -74,6 +91,7 @@ ServicePattern = Annotated[str, AfterValidator(_service_pattern)]
 Version = Annotated[str, AfterValidator(_version)]
 TrustDomain = Annotated[str, AfterValidator(_trust_domain)]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
+DnsName = Annotated[str, AfterValidator(_dns_name)]
 
 
 class Spec(BaseModel):
@@ -88,7 +106,7 @@ class Metadata(Spec):
 
 class Ingress(Spec):
     type: Literal["LoadBalancer", "Submariner"]
-    domain: str | None = None
+    domain: DnsName | None = None
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
@@ -196,8 +214,11 @@ class Fleet(Spec):
 
 # --- pydantic errors -> located, coded problems -------------------------------------------
 
+_TYPE_NAMES = {"bool": "boolean", "int": "integer", "float": "number", "dict": "mapping",
+               "model": "mapping", "dataclass": "mapping", "list": "list", "string": "string"}
 _CUSTOM_CODES = {
     "dns_label": "MG020",
+    "dns_name": "MG020",
     "mesh_version": "MG045",
     "trust_domain": "MG046",
     "label_value": "MG012",
@@ -254,8 +275,10 @@ def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _problem(error: Any, source: SourceFile) -> Problem:
-    loc: tuple[int | str, ...] = tuple(error["loc"])
+def pydantic_problem(error: Any, source: SourceFile, prefix: tuple[int | str, ...] = ()
+                     ) -> Problem:
+    """A pydantic error as a located problem; prefix is where the validated value sits."""
+    loc: tuple[int | str, ...] = (*prefix, *error["loc"])
     kind: str = error["type"]
     where = ".".join(str(p) for p in loc) or "fleet"
     if kind == "extra_forbidden":
@@ -265,8 +288,8 @@ def _problem(error: Any, source: SourceFile) -> Problem:
         hint = f'did you mean "{close[0]}"?' if close else ""
         if allowed:
             hint = (hint + " " if hint else "") + "allowed here: " + ", ".join(sorted(allowed))
-        return Problem("MG010", f'unknown field "{loc[-1]}" in {".".join(map(str, loc[:-1])) or "fleet"}',
-                       source.key_at(loc), hint)
+        parent = ".".join(map(str, loc[:-1])) or "fleet"
+        return Problem("MG010", f'unknown field "{loc[-1]}" in {parent}', source.key_at(loc), hint)
     if kind == "missing":
         return Problem("MG011", f'missing required field "{loc[-1]}" in '
                        f'{".".join(map(str, loc[:-1])) or "fleet"}', source.at(loc[:-1]),
@@ -279,8 +302,8 @@ def _problem(error: Any, source: SourceFile) -> Problem:
         expected = error.get("ctx", {}).get("expected", "")
         return Problem("MG012", f"{where}: {_shown(error['input'])} is not allowed",
                        source.at(loc), f"expected {expected}")
-    expected = kind.removesuffix("_type").replace("model", "mapping").replace("dict", "mapping")
-    if kind.endswith("_type") or kind in ("model_type", "dataclass_type"):
+    if kind.endswith("_type"):
+        expected = _TYPE_NAMES.get(kind.removesuffix("_type"), kind.removesuffix("_type"))
         return Problem("MG012", f"{where}: expected {expected}, got {_type_name(error['input'])}",
                        source.at(loc), "check the value's type against the fleet format")
     return Problem("MG012", f"{where}: {error['msg']}", source.at(loc), "")
@@ -299,5 +322,5 @@ def parse_fleet(source: SourceFile) -> Fleet:
     except ValidationError as exc:
         problems = Problems()
         for error in exc.errors(include_url=False):
-            problems.add(_problem(error, source))
+            problems.add(pydantic_problem(error, source))
         raise FleetError(problems) from None

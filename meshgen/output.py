@@ -42,8 +42,9 @@ class TreeDiff:
 def safe_relative(rel: str) -> PurePosixPath:
     """A relative path that stays inside the output directory, or OutputError."""
     path = PurePosixPath(rel)
-    if path.is_absolute() or not path.parts or any(p in ("", ".", "..") for p in path.parts) \
-            or "\\" in rel or path.parts[0].startswith(STAGE_PREFIX) or rel == JOURNAL:
+    escapes = path.as_posix() != rel or path.is_absolute() or "\\" in rel
+    if escapes or not path.parts or any(p in ("", ".", "..") for p in path.parts) \
+            or path.parts[0].startswith(STAGE_PREFIX) or rel == JOURNAL:
         raise OutputError(f"refusing to write {rel!r}: it would leave the output directory")
     return path
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from . import model
 from .certs import EXPIRY_WARNING, CertificateProblem, RootCertificate, read_root
 from .errors import Location, Problem, Problems, Severity
@@ -343,8 +345,11 @@ class Planner:
                     continue
                 if isinstance(value, model.Addons):
                     value = value.model_dump(exclude_none=True)
-                value = substitute(value, variables)
                 alias = model.MeshSettings.model_fields[attr].alias or attr
+                substituted = substitute(value, variables)
+                if substituted != value:
+                    self.recheck(alias, substituted, layer.path)
+                value = substituted
                 if isinstance(value, dict) and isinstance(values.get(attr), dict):
                     value = deep_merge(values[attr], value)
                 values[attr] = value
@@ -363,6 +368,14 @@ class Planner:
             gateway_naming=values.get("gateway_naming", "suffix"),
             origins=origins,
         )
+
+    def recheck(self, alias: str, value: Any, path: PathKey) -> None:
+        """Validate a setting again once "{mesh}"/"{cluster}" are substituted."""
+        try:
+            model.MeshSettings.model_validate({alias: value})
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                self.problems.add(model.pydantic_problem(error, self.source, path))
 
     def check_mesh(self, mesh: MeshPlan) -> None:
         seen: set[str] = set()
@@ -528,10 +541,10 @@ class Planner:
             if _dig(spec, dotted.split(".")) is not None:
                 self.error("MG081", f'smcpSpec of mesh "{mesh.name}" sets {dotted}, which '
                            "meshgen generates", spec_path, hint)
-        gateways = spec.get("gateways") if isinstance(spec.get("gateways"), dict) else {}
         names: set[str] = set()
         for kind in ("additionalIngress", "additionalEgress"):
-            extra = gateways.get(kind) if isinstance(gateways.get(kind), dict) else {}
+            extra = _dig(spec, ["gateways", kind])
+            extra = extra if isinstance(extra, dict) else {}
             for name in sorted(extra):
                 if name in generated:
                     self.error("MG081", f'smcpSpec of mesh "{mesh.name}" defines gateway '
@@ -680,7 +693,7 @@ class Planner:
 
 
 def _patterns_meet(wanted: tuple[str, str], offered: tuple[str, str]) -> bool:
-    return all(a == "*" or b == "*" or a == b for a, b in zip(wanted, offered))
+    return all(a == "*" or b == "*" or a == b for a, b in zip(wanted, offered, strict=True))
 
 
 def _dig(data: Any, keys: list[str]) -> Any:

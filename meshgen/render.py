@@ -11,11 +11,7 @@ import yaml
 
 from .errors import FleetError, Location, Problem
 from .plan import MeshPlan, Peering, Plan, deep_merge
-
-try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
-except AttributeError:  # libyaml missing: same results, slower
-    _Loader = yaml.SafeLoader
+from .yamlc import SafeLoader
 
 
 def bundled_templates() -> Path:
@@ -97,7 +93,7 @@ class Renderer:
             raise FleetError(Problem("MG091", f"template {name} failed: {exc}", where,
                                      "fix the template passed with --templates")) from None
         try:
-            docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+            docs = [d for d in yaml.load_all(text, Loader=SafeLoader) if d is not None]
         except yaml.YAMLError as exc:
             raise FleetError(Problem("MG092", f"template {name} produced invalid YAML: {exc}",
                                      where, "check the template's indentation")) from None

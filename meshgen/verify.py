@@ -14,11 +14,7 @@ from yamllint import linter
 from yamllint.config import YamlLintConfig
 
 from . import kustomize
-
-try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
-except AttributeError:
-    _Loader = yaml.SafeLoader
+from .yamlc import SafeLoader
 
 # Keep in step with the repository's .yamllint (a test compares them).
 YAMLLINT_CONFIG = """\
@@ -104,7 +100,7 @@ class SchemaSet:
         self.schemas: dict[tuple[str, str], dict[str, Any]] = dict(CORE_SCHEMAS)
         for path in sorted(directory.rglob("*.yaml")):
             with path.open() as handle:
-                for doc in yaml.load_all(handle, Loader=_Loader):
+                for doc in yaml.load_all(handle, Loader=SafeLoader):
                     self._add(doc)
         self._validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
 
@@ -162,7 +158,7 @@ def verify_tree(out: Path, files: dict[str, bytes], schemas: SchemaSet | None) -
         expected = sum(1 for rel in files
                        if rel.startswith(f"{cluster}/") and not rel.endswith("/kustomization.yaml"))
         try:
-            built = [d for d in yaml.load_all(kustomize.build(out / cluster), Loader=_Loader)
+            built = [d for d in yaml.load_all(kustomize.build(out / cluster), Loader=SafeLoader)
                      if d]
         except kustomize.KustomizeFailed as exc:
             report.problems.append(f"{cluster}: {exc}")

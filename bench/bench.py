@@ -1,0 +1,397 @@
+"""Benchmark meshgen on synthetic fleets.
+
+For every size N: generate a fleet of N federated meshes, then measure the cold build
+(compile_fleet + write_tree), its peak memory, a no-change rebuild, the time kustomize
+needs to build the produced overlays and a "floor" (dumping the same objects with
+PyYAML's CSafeDumper, one file each). Prints a markdown table and whether the targets
+hold. Always exits 0 unless something crashes: this is a benchmark, not a test.
+
+    python bench/bench.py [--sizes 10,100,1000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meshgen import kustomize
+from meshgen.build import compile_fleet
+from meshgen.ca import certificate_pem, make_certificate
+from meshgen.output import write_tree
+
+FEDERATION_SIZE = 10
+MESHES_PER_CLUSTER = 5
+ROOT_CERT = "root-ca.pem"
+KUSTOMIZATION = "kustomization.yaml"
+FLOOR_RATIO = 3.0
+TARGET_SIZE = 1000
+MIB = 1024 * 1024
+
+Entry = dict[str, Any]
+
+
+# --- the synthetic fleet ------------------------------------------------------------------
+
+
+def cluster_entry(index: int) -> Entry:
+    """Even clusters: LoadBalancer with a domain; odd clusters: Submariner."""
+    name = f"cluster-{index:04d}"
+    if index % 2 == 0:
+        return {"name": name, "labels": {"ingress": "lb"},
+                "ingress": {"type": "LoadBalancer", "domain": f"apps.{name}.example.com"}}
+    return {"name": name, "labels": {"ingress": "submariner"},
+            "ingress": {"type": "Submariner"}}
+
+
+def mesh_entry(index: int, cluster: str) -> Entry:
+    """Own control-plane and member namespaces; odd meshes get a second member."""
+    name = f"mesh-{index:04d}"
+    members = [f"{name}-app"] + ([f"{name}-web"] if index % 2 else [])
+    return {"name": name, "cluster": cluster, "namespace": f"{name}-system",
+            "members": members, "rootCert": ROOT_CERT}
+
+
+def federation_groups(meshes: list[str]) -> list[list[str]]:
+    """Groups of FEDERATION_SIZE; a last group of one joins the group before it."""
+    groups = [meshes[i:i + FEDERATION_SIZE] for i in range(0, len(meshes), FEDERATION_SIZE)]
+    if len(groups) > 1 and len(groups[-1]) < 2:
+        groups[-2].extend(groups.pop())
+    return groups
+
+
+def neighbours(group: list[str], position: int) -> list[str]:
+    """The next and the previous mesh of a federation, seen as a ring (deduplicated)."""
+    after = group[(position + 1) % len(group)]
+    before = group[(position - 1) % len(group)]
+    return [after] if after == before else [after, before]
+
+
+def exports_of(mesh: str, near: list[str]) -> list[Entry]:
+    """By name (to every peer, aliased) and by selector (to the neighbours only)."""
+    app = f"{mesh}-app"
+    return [
+        {"mesh": mesh, "services": [
+            {"namespace": app, "name": "ratings", "alias": {"namespace": f"{mesh}-shared"}},
+            {"namespace": app, "name": "details", "alias": {"name": "details-v2"}},
+        ]},
+        {"mesh": mesh, "to": near, "services": [
+            {"namespace": app, "selector": {"app": "reviews"},
+             "alias": {"namespace": f"{mesh}-reviews"}},
+        ]},
+    ]
+
+
+def imports_of(mesh: str, near: list[str]) -> list[Entry]:
+    """From each neighbour, the services as that neighbour exports them (after aliases)."""
+    entries: list[Entry] = []
+    for index, peer in enumerate(near):
+        ratings: Entry = {"namespace": f"{peer}-shared", "name": "ratings"}
+        if index == 0:
+            ratings.update(alias={"namespace": f"{mesh}-app"}, asLocal=True)
+        entries.append({"mesh": mesh, "from": peer, "services": [
+            ratings,
+            {"namespace": f"{peer}-app", "name": "details-v2"},
+            {"namespace": f"{peer}-reviews", "name": "*"},
+        ]})
+    return entries
+
+
+def synthetic_fleet(size: int) -> Entry:
+    clusters = [cluster_entry(i) for i in range(max(2, size // MESHES_PER_CLUSTER))]
+    meshes = [mesh_entry(i, clusters[i % len(clusters)]["name"]) for i in range(size)]
+    groups = federation_groups([m["name"] for m in meshes])
+    exports: list[Entry] = []
+    imports: list[Entry] = []
+    for group in groups:
+        for position, mesh in enumerate(group):
+            near = neighbours(group, position)
+            exports += exports_of(mesh, near)
+            imports += imports_of(mesh, near)
+    return {
+        "apiVersion": "meshgen.dev/v1alpha1",
+        "kind": "Fleet",
+        "metadata": {"name": f"bench-{size}"},
+        "defaults": {"version": "v2.6", "addons": {"prometheus": True, "kiali": True}},
+        "clusters": clusters,
+        "meshes": meshes,
+        "federations": [{"name": f"fed-{i:04d}", "meshes": group, "topology": "full"}
+                        for i, group in enumerate(groups)],
+        "exports": exports,
+        "imports": imports,
+    }
+
+
+def write_fleet(size: int, directory: Path, root_pem: str) -> Path:
+    (directory / ROOT_CERT).write_text(root_pem)
+    path = directory / "fleet.yaml"
+    path.write_text(yaml.safe_dump(synthetic_fleet(size), sort_keys=False,
+                                   default_flow_style=None, width=120))
+    return path
+
+
+# --- measurements -------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    meshes: int
+    clusters: int
+    objects: int
+    build_s: float
+    peak_mib: float
+    rewrites: int
+    kustomize_s: float | None
+    kustomize_objects: int | None
+    floor_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.build_s / self.floor_s
+
+    @property
+    def beats_kustomize(self) -> bool | None:
+        return None if self.kustomize_s is None else self.build_s < self.kustomize_s
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def best_of(runs: int, action: Callable[[int], None]) -> float:
+    """The shortest wall time of action(run) over runs runs."""
+    best = float("inf")
+    for run in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        action(run)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def build_into(fleet: Path, out: Path) -> dict[str, bytes]:
+    files = compile_fleet(fleet, out).files
+    write_tree(out, files)
+    return files
+
+
+def peak_memory_mib(fleet: Path, out: Path) -> float:
+    """tracemalloc peak of Python allocations during one cold build (libyaml's C heap
+    is not traced)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        build_into(fleet, out)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak / MIB
+
+
+def file_stamps(out: Path) -> dict[str, tuple[int, int]]:
+    """(mtime_ns, inode) of every file under out, hidden ones included."""
+    stamps: dict[str, tuple[int, int]] = {}
+    for root, _dirs, names in os.walk(out):
+        for name in names:
+            path = Path(root, name)
+            info = path.stat()
+            stamps[path.relative_to(out).as_posix()] = (info.st_mtime_ns, info.st_ino)
+    return stamps
+
+
+def rebuild_rewrites(fleet: Path, out: Path) -> int:
+    """Files touched by a second, unchanged build (recompile + write_tree) of out."""
+    before = file_stamps(out)
+    diff = write_tree(out, compile_fleet(fleet, out).files)
+    after = file_stamps(out)
+    touched = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    return len(touched | set(diff.added) | set(diff.modified) | set(diff.stale))
+
+
+def kustomize_seconds(out: Path, clusters: list[str]) -> tuple[float, int] | None:
+    """Summed time of building every cluster overlay one after the other, and the number
+    of objects kustomize yields; None without a kustomize binary."""
+    try:
+        kustomize.command()
+    except kustomize.KustomizeNotFound as exc:
+        log(f"  kustomize skipped: {exc}")
+        return None
+    total = 0.0
+    objects = 0
+    for cluster in clusters:
+        start = time.perf_counter()
+        stream = kustomize.build(out / cluster)
+        total += time.perf_counter() - start
+        objects += sum(1 for doc in yaml.load_all(stream, Loader=yaml.CSafeLoader) if doc)
+    return total, objects
+
+
+def object_paths(files: dict[str, bytes]) -> list[str]:
+    """Every object file: all files but each overlay's top-level kustomization.yaml."""
+    return [rel for rel in files if rel.split("/")[1:] != [KUSTOMIZATION]]
+
+
+def load_objects(out: Path, paths: list[str]) -> list[tuple[str, Any]]:
+    return [(rel, yaml.load((out / rel).read_bytes(), Loader=yaml.CSafeLoader))
+            for rel in paths]
+
+
+def dump_each(objects: list[tuple[str, Any]], dest: Path) -> None:
+    """The floor's work: one CSafeDumper dump and one file per object."""
+    made: set[Path] = set()
+    for rel, obj in objects:
+        path = dest / rel
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        text = yaml.dump(obj, Dumper=yaml.CSafeDumper, default_flow_style=False,
+                         sort_keys=False)
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def runs_for(size: int) -> int:
+    return 3 if size <= 100 else 1
+
+
+def measure(size: int, work: Path, root_pem: str) -> Result:
+    fleet = write_fleet(size, work, root_pem)
+    runs = runs_for(size)
+    log(f"N={size}: {fleet} ({fleet.stat().st_size / 1024:.0f} KiB), {runs} run(s)")
+    outputs: list[dict[str, bytes]] = []
+    build_s = best_of(runs, lambda run: outputs.append(build_into(fleet, work / f"cold-{run}")))
+    files, out = outputs[0], work / "cold-0"
+    outputs.clear()
+    log(f"  cold build {build_s:.2f} s, {len(files)} files")
+    peak = peak_memory_mib(fleet, work / "memory")
+    log(f"  peak {peak:.1f} MiB (tracemalloc)")
+    rewrites = rebuild_rewrites(fleet, out)
+    log(f"  no-change rebuild rewrote {rewrites} file(s)")
+    clusters = sorted({rel.split("/", 1)[0] for rel in files})
+    kustomized = kustomize_seconds(out, clusters)
+    if kustomized:
+        log(f"  kustomize {kustomized[0]:.2f} s for {len(clusters)} overlays")
+    paths = object_paths(files)
+    objects = load_objects(out, paths)
+    floor_s = best_of(runs, lambda run: dump_each(objects, work / f"floor-{run}"))
+    log(f"  floor {floor_s:.2f} s")
+    return Result(
+        meshes=size, clusters=len(clusters), objects=len(paths), build_s=build_s,
+        peak_mib=peak, rewrites=rewrites,
+        kustomize_s=kustomized[0] if kustomized else None,
+        kustomize_objects=kustomized[1] if kustomized else None, floor_s=floor_s,
+    )
+
+
+# --- report -------------------------------------------------------------------------------
+
+COLUMNS = ["meshes", "clusters", "objects", "build s", "objects/s", "peak MiB",
+           "rebuild rewrites", "kustomize s", "floor s", "build/floor", "build < kustomize"]
+
+
+def yes_no(value: bool | None) -> str:
+    return "n/a" if value is None else ("yes" if value else "no")
+
+
+def row(result: Result) -> list[str]:
+    kustomize_s = "n/a" if result.kustomize_s is None else f"{result.kustomize_s:.2f}"
+    return [str(result.meshes), str(result.clusters), str(result.objects),
+            f"{result.build_s:.2f}", f"{result.objects / result.build_s:,.0f}",
+            f"{result.peak_mib:.1f}", str(result.rewrites), kustomize_s,
+            f"{result.floor_s:.2f}", f"{result.ratio:.1f}", yes_no(result.beats_kustomize)]
+
+
+def table(results: list[Result]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(row(r)) + " |" for r in results]
+    return "\n".join(lines)
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a " if ok is None else ("PASS" if ok else "FAIL")
+
+
+def targets(results: list[Result]) -> list[str]:
+    """One line per target; build targets are judged on the TARGET_SIZE run (or the
+    largest size measured)."""
+    big = next((r for r in results if r.meshes == TARGET_SIZE), max(results,
+                                                                    key=lambda r: r.meshes))
+    kustomize_s = "n/a" if big.kustomize_s is None else f"{big.kustomize_s:.2f} s"
+    lines = [
+        f"[{verdict(big.beats_kustomize)}] {big.meshes}-mesh build is faster than kustomize "
+        f"on its output ({big.build_s:.2f} s vs {kustomize_s})",
+        f"[{verdict(big.ratio <= FLOOR_RATIO)}] {big.meshes}-mesh build within "
+        f"{FLOOR_RATIO:g}x of the floor (ratio {big.ratio:.1f})",
+        f"[{verdict(all(r.rewrites == 0 for r in results))}] no-change rebuild rewrites no "
+        "file (" + ", ".join(f"N={r.meshes}: {r.rewrites}" for r in results) + ")",
+    ]
+    mismatched = [r for r in results
+                  if r.kustomize_objects is not None and r.kustomize_objects != r.objects]
+    lines += [f"[WARN] N={r.meshes}: kustomize yields {r.kustomize_objects} objects, "
+              f"meshgen wrote {r.objects}" for r in mismatched]
+    return lines
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def sizes_arg(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text}")\
+            from None
+    if not sizes or min(sizes) < 2:
+        raise argparse.ArgumentTypeError("every size must be at least 2 (meshes federate)")
+    return sizes
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", type=sizes_arg, default=[10, 100, 1000],
+                        help="comma-separated mesh counts (default: 10,100,1000)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep fleets and outputs in a new n<N>-* directory under DIR")
+    return parser.parse_args(argv)
+
+
+@contextmanager
+def workspace(keep: Path | None) -> Iterator[Path]:
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="meshgen-bench-") as tmp:
+            yield Path(tmp)
+    else:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cert, _key = make_certificate("meshgen bench root CA")
+    root_pem = certificate_pem(cert)
+    results: list[Result] = []
+    with workspace(args.keep) as root:
+        for size in args.sizes:
+            work = Path(tempfile.mkdtemp(prefix=f"n{size}-", dir=root))
+            results.append(measure(size, work, root_pem))
+    if args.keep is not None:
+        log(f"kept fleets and outputs under {args.keep}")
+    print(table(results))
+    print()
+    print("\n".join(targets(results)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

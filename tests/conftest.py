@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from meshgen.ca import certificate_pem, make_certificate
+from meshgen.verify import SchemaSet
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_FLEET = REPO / "fleet" / "fleet.yaml"
+EXAMPLE_OVERLAYS = REPO / "overlays"
+
+
+def crds_dir() -> Path:
+    """The upstream CRDs: $MESHGEN_CRDS, else shared/crds beside the repository."""
+    configured = os.environ.get("MESHGEN_CRDS")
+    path = Path(configured) if configured else REPO.parent / "shared" / "crds"
+    if not (path / "maistra").is_dir():
+        pytest.fail(f"upstream CRDs not found at {path}; set MESHGEN_CRDS to shared/crds")
+    return path
+
+
+@pytest.fixture(scope="session")
+def schemas() -> SchemaSet:
+    return SchemaSet(crds_dir())
+
+
+FleetWriter = Callable[..., Path]
+
+
+@pytest.fixture
+def write_fleet(tmp_path: Path) -> FleetWriter:
+    """Write a fleet file (dedented) plus a real root CA for every name in `certs`."""
+
+    def write(text: str, certs: tuple[str, ...] = (), name: str = "fleet.yaml") -> Path:
+        (tmp_path / "certs").mkdir(exist_ok=True)
+        for mesh in certs:
+            cert, _ = make_certificate(f"{mesh} root CA")
+            (tmp_path / "certs" / f"{mesh}.pem").write_text(certificate_pem(cert))
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+TWO_CLUSTERS = """\
+apiVersion: meshgen.dev/v1alpha1
+kind: Fleet
+metadata: {name: test}
+clusters:
+  - name: east
+    labels: {zone: a}
+    ingress: {type: LoadBalancer, domain: apps.east.example.com}
+  - name: west
+    labels: {zone: b}
+    ingress: {type: Submariner}
+"""

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import TWO_CLUSTERS, FleetWriter
+from meshgen.errors import FleetError
+from meshgen.model import parse_fleet
+from meshgen.plan import Plan, build_plan, deep_merge, gateway_for, substitute
+from meshgen.source import load
+
+
+def plan_of(path: Path) -> Plan:
+    source = load(path, "fleet.yaml")
+    return build_plan(parse_fleet(source), source, path.parent)
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the first occurrence of needle."""
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def errors_of(path: Path) -> list[tuple[str, int]]:
+    with pytest.raises(FleetError) as exc:
+        plan_of(path)
+    return sorted((p.code, p.location.line) for p in exc.value.problems.errors)
+
+
+THREE_MESHES = TWO_CLUSTERS + """\
+defaults:
+  version: v2.5
+  addons: {prometheus: true, kiali: true}
+  rootCert: "certs/{mesh}.pem"
+meshes:
+  - {name: red, cluster: east, members: [red-app]}
+  - {name: green, cluster: east, members: [green-app], gatewayNaming: prefix,
+     addons: {kiali: false}}
+  - {name: blue, cluster: west, namespace: blue-system, members: [blue-app],
+     trustDomain: blue.example}
+federations:
+  - name: colours
+    meshes: [red, green, blue]
+"""
+
+
+def test_full_federation_mirrors_every_pair(write_fleet: FleetWriter) -> None:
+    plan = plan_of(write_fleet(THREE_MESHES, certs=("red", "green", "blue")))
+    pairs = [(p.local.name, p.peer.name) for p in plan.peerings]
+    assert pairs == [("blue", "green"), ("blue", "red"), ("green", "blue"), ("green", "red"),
+                     ("red", "blue"), ("red", "green")]
+    assert plan.mesh("red").peers == ["blue", "green"]
+
+
+def test_defaults_are_deep_merged_under_each_mesh(write_fleet: FleetWriter) -> None:
+    plan = plan_of(write_fleet(THREE_MESHES, certs=("red", "green", "blue")))
+    assert plan.mesh("red").addons == {"prometheus": True, "kiali": True}
+    assert plan.mesh("green").addons == {"prometheus": True, "kiali": False}
+    assert plan.mesh("blue").version == "v2.5"
+    assert plan.mesh("blue").root_cert_path == "certs/blue.pem"
+    assert plan.mesh("blue").origin("trustDomain") == ("meshes", 2, "trustDomain")
+    assert plan.mesh("red").origin("version") == ("defaults", "version")
+
+
+def test_addresses_client_ids_and_gateways(write_fleet: FleetWriter) -> None:
+    plan = plan_of(write_fleet(THREE_MESHES, certs=("red", "green", "blue")))
+    by = {(p.local.name, p.peer.name): p for p in plan.peerings}
+    # same cluster: in-cluster DNS, ClusterIP ingress
+    red_green = by[("red", "green")]
+    assert red_green.address == "ingress-red.green.svc.cluster.local"  # green uses prefix
+    assert red_green.ingress.name == "green-ingress" and red_green.ingress.service_type == \
+        "ClusterIP"
+    assert red_green.client_id == "green.local/ns/green/sa/egress-red-service-account"
+    # red (east, LoadBalancer) seen from blue: <gateway>.<ns>.<domain>
+    blue_red = by[("blue", "red")]
+    assert blue_red.address == "blue-ingress.red.apps.east.example.com"
+    assert blue_red.client_id == "red.local/ns/red/sa/blue-egress-service-account"
+    red_blue = by[("red", "blue")]
+    assert red_blue.ingress.service_type == "LoadBalancer"
+    assert red_blue.ingress.annotations == {
+        "external-dns.alpha.kubernetes.io/hostname": "blue-ingress.red.apps.east.example.com"}
+    assert not red_blue.service_export
+    # blue's cluster is Submariner: clusterset address, ClusterIP + ServiceExport
+    assert red_blue.address == "red-ingress.blue-system.svc.clusterset.local"
+    assert red_blue.client_id == "blue.example/ns/blue-system/sa/red-egress-service-account"
+    assert blue_red.ingress.service_type == "ClusterIP" and blue_red.service_export
+    assert red_blue.egress.router_mode is None
+
+
+def test_star_topology_and_router_mode(write_fleet: FleetWriter) -> None:
+    text = THREE_MESHES.replace("version: v2.5", "version: v2.1").replace(
+        "meshes: [red, green, blue]", "meshes: [red, green, blue]\n    topology: star\n"
+        "    hub: blue")
+    plan = plan_of(write_fleet(text, certs=("red", "green", "blue")))
+    assert sorted((p.local.name, p.peer.name) for p in plan.peerings) == [
+        ("blue", "green"), ("blue", "red"), ("green", "blue"), ("red", "blue")]
+    assert {p.egress.router_mode for p in plan.peerings} == {"sni-dnat"}
+
+
+def test_templates_expand_by_selector_with_substitution(write_fleet: FleetWriter) -> None:
+    text = TWO_CLUSTERS + """\
+meshTemplates:
+  - name: mesh
+    clusterSelector: {matchExpressions: [{key: zone, operator: In, values: [a, b]}]}
+    template:
+      namespace: mesh-system
+      members: ["{cluster}-app"]
+      rootCert: "certs/{mesh}.pem"
+federations:
+  - {name: all, meshes: [east-mesh, west-mesh]}
+"""
+    plan = plan_of(write_fleet(text, certs=("east-mesh", "west-mesh")))
+    assert [m.name for m in plan.meshes] == ["east-mesh", "west-mesh"]
+    assert plan.mesh("west-mesh").members == ("west-app",)
+    assert plan.mesh("east-mesh").namespace == "mesh-system"
+    assert plan.mesh("east-mesh").origin("name") == ("meshTemplates", 0, "name")
+
+
+EXPORTS = THREE_MESHES + """\
+exports:
+  - mesh: red
+    to: [blue]
+    services:
+      - {namespace: red-app, name: ratings, alias: {namespace: bookinfo}}
+      - {namespace: red-app, selector: {app: reviews}, alias: {namespace: shared}}
+  - mesh: green
+    services:
+      - {namespace: "*", name: details}
+imports:
+  - mesh: blue
+    from: red
+    services:
+      - {namespace: bookinfo, name: ratings, alias: {namespace: blue-app}, asLocal: true}
+      - {namespace: shared, name: reviews}
+  - mesh: red
+    from: green
+    services:
+      - {namespace: green-app, name: details, alias: {name: details-v2}}
+"""
+
+
+def test_exports_and_imports_resolve_per_peer(write_fleet: FleetWriter) -> None:
+    plan = plan_of(write_fleet(EXPORTS, certs=("red", "green", "blue")))
+    by = {(p.local.name, p.peer.name): p for p in plan.peerings}
+    assert [r.exported_as for r in by[("red", "blue")].exports] == [("bookinfo", "ratings"),
+                                                                  ("shared", "*")]
+    assert by[("red", "green")].exports == []
+    assert len(by[("green", "red")].exports) == len(by[("green", "blue")].exports) == 1
+    ratings = by[("blue", "red")].imports[0]
+    assert by[("blue", "red")].imported_hostname(ratings, "ratings", "bookinfo") == \
+        "ratings.blue-app.svc.cluster.local"
+    details = by[("red", "green")].imports[0]
+    assert by[("red", "green")].imported_hostname(details, "details", "green-app") == \
+        "details-v2.green-app.svc.green-imports.local"
+
+
+def test_import_must_match_the_exported_name(write_fleet: FleetWriter) -> None:
+    # red exports ratings under namespace bookinfo: the original namespace does not match
+    text = EXPORTS.replace("{namespace: bookinfo, name: ratings, alias: {namespace: blue-app}, "
+                           "asLocal: true}", "{namespace: red-app, name: ratings}")
+    assert errors_of(write_fleet(text, certs=("red", "green", "blue"))) == [
+        ("MG074", line_of(text, "{namespace: red-app, name: ratings}"))]
+
+
+def test_cross_object_rules_report_every_error(write_fleet: FleetWriter) -> None:
+    text = THREE_MESHES + """\
+  - name: again
+    meshes: [red, blue]
+exports:
+  - mesh: red
+    services:
+      - {namespace: not-a-member, name: x}
+"""
+    text = text.replace("trustDomain: blue.example", "trustDomain: red.local")
+    found = errors_of(write_fleet(text, certs=("red", "green", "blue")))
+    assert found == [("MG042", line_of(text, "- name: again")),
+                     ("MG044", line_of(text, "trustDomain: red.local")),
+                     ("MG071", line_of(text, "not-a-member"))]
+
+
+def test_missing_root_certificate_is_located(write_fleet: FleetWriter) -> None:
+    found = errors_of(write_fleet(THREE_MESHES, certs=("red", "green")))
+    assert found == [("MG051", 14)]  # blue's rootCert comes from defaults
+
+
+def test_substitute_and_deep_merge() -> None:
+    assert substitute({"a": ["{mesh}-x", 1], "b": "{cluster}"}, {"mesh": "m", "cluster": "c"}) \
+        == {"a": ["m-x", 1], "b": "c"}
+    base = {"a": {"b": 1, "c": [1]}, "d": 1}
+    assert deep_merge(base, {"a": {"c": [2], "e": 3}}) == {"a": {"b": 1, "c": [2], "e": 3},
+                                                           "d": 1}
+    assert base == {"a": {"b": 1, "c": [1]}, "d": 1}
+
+
+def test_gateway_naming(write_fleet: FleetWriter) -> None:
+    plan = plan_of(write_fleet(THREE_MESHES, certs=("red", "green", "blue")))
+    assert gateway_for(plan.mesh("red"), "egress", "blue") == "blue-egress"
+    assert gateway_for(plan.mesh("green"), "ingress", "blue") == "ingress-blue"
