@@ -1,0 +1,24 @@
+"""Fleet -> Plan: the resolved federation graph, with every cross-object rule checked.
+
+The Plan is what every later stage reads: render, and the commands that explain,
+draw, diff or deliver.
+"""
+
+from .meshes import deep_merge, substitute
+from .planner import Planner, build_plan
+from .types import (
+    ClusterPlan,
+    ExportRule,
+    Gateway,
+    ImportRule,
+    MeshPlan,
+    Peering,
+    Plan,
+    gateway_for,
+    ingress_address,
+)
+
+__all__ = [
+    "ClusterPlan", "ExportRule", "Gateway", "ImportRule", "MeshPlan", "Peering", "Plan",
+    "Planner", "build_plan", "deep_merge", "gateway_for", "ingress_address", "substitute",
+]

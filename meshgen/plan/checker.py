@@ -1,0 +1,42 @@
+"""The shared state of the planning rules: the fleet, its source and the problems found."""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import Problem, Problems, Severity
+from ..model import Fleet
+from ..source import PathKey, SourceFile
+
+
+class Checker:
+    def __init__(self, fleet: Fleet, source: SourceFile, base_dir: Path,
+                 now: datetime.datetime | None = None) -> None:
+        self.fleet = fleet
+        self.source = source
+        self.base_dir = base_dir
+        self.now = now or datetime.datetime.now(datetime.timezone.utc)
+        self.problems = Problems()
+
+    def error(self, code: str, message: str, path: PathKey, hint: str = "") -> None:
+        self.problems.add(Problem(code, message, self.source.at(path), hint))
+
+    def warn(self, code: str, message: str, path: PathKey, hint: str = "") -> None:
+        self.problems.add(Problem(code, message, self.source.at(path), hint, Severity.WARNING))
+
+
+def dig(data: Any, keys: list[str]) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f'did you mean "{close[0]}"?' if close else "known: " + ", ".join(sorted(known))

@@ -1,0 +1,58 @@
+"""Fleet -> Plan: every rule, in an order where each sees what it depends on."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from .. import model
+from ..source import SourceFile
+from .federation import FederationRules
+from .meshes import MeshRules
+from .services import ServiceRules
+from .types import MeshPlan, Peering, Plan
+
+
+class Planner(MeshRules, FederationRules, ServiceRules):
+    # the whole plan ---------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        clusters = self.clusters()
+        meshes = self.meshes(clusters)
+        for mesh in meshes.values():
+            self.check_mesh(mesh)
+        ordered = sorted(meshes.values(), key=lambda m: (m.cluster.name, m.name))
+        self.check_namespaces(ordered)
+        pairs = self.pairs(meshes)
+        for pair in pairs:
+            for name in pair:
+                meshes[name].peers.extend(sorted(pair - {name}))
+        for mesh in ordered:
+            mesh.peers.sort()
+        trust_domains: dict[str, MeshPlan] = {}
+        for mesh in ordered:
+            if mesh.federated:
+                self.check_federated(mesh, trust_domains)
+        by_pair: dict[tuple[str, str], Peering] = {}
+        for pair, (federation, path) in pairs.items():
+            a, b = sorted(pair)
+            for local, peer in ((a, b), (b, a)):
+                peering = self.peering(meshes[local], meshes[peer], federation, path)
+                self.check_peering(peering)
+                by_pair[(local, peer)] = peering
+        for mesh in ordered:
+            self.check_gateways(mesh, [p for (m, _), p in by_pair.items() if m == mesh.name])
+        self.exports(meshes, by_pair)
+        self.imports(meshes, by_pair)
+        self.problems.raise_if_errors()
+        return Plan(
+            fleet_name=self.fleet.metadata.name, source=self.source,
+            clusters=sorted(clusters.values(), key=lambda c: c.name), meshes=ordered,
+            peerings=[by_pair[k] for k in sorted(by_pair)],
+            warnings=self.problems.warnings,
+        )
+
+
+def build_plan(fleet: model.Fleet, source: SourceFile, base_dir: Path,
+               now: datetime.datetime | None = None) -> Plan:
+    return Planner(fleet, source, base_dir, now).plan()

@@ -1,0 +1,161 @@
+"""What a plan is made of: resolved clusters, meshes, gateways and directed peerings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..certs import RootCertificate
+from ..errors import Problem
+from ..source import PathKey, SourceFile
+
+DEFAULT_VERSION = "v2.6"
+FEDERATION_MIN_VERSION = (2, 1)
+MAX_MESH_NAME = 55  # "<mesh>-ingress" must stay a 63-character DNS label
+RESERVED_GATEWAYS = ("istio-ingressgateway", "istio-egressgateway")
+RESERVED_NAMESPACES = ("default", "kube", "openshift")
+RESERVED_NAMESPACE_PREFIXES = ("kube-", "openshift-", "ibm-")
+EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
+
+Direction = Literal["ingress", "egress"]
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    name: str
+    labels: dict[str, str]
+    ingress_type: str | None
+    domain: str | None
+    annotations: dict[str, str]
+    origin: PathKey
+
+
+@dataclass
+class MeshPlan:
+    name: str
+    cluster: ClusterPlan
+    namespace: str
+    control_plane_name: str
+    version: str
+    profiles: tuple[str, ...]
+    trust_domain: str
+    members: tuple[str, ...]
+    addons: dict[str, bool]
+    root_cert_path: str | None
+    smcp_spec: dict[str, Any]
+    gateway_naming: str
+    origins: dict[str, PathKey]
+    root: RootCertificate | None = None
+    peers: list[str] = field(default_factory=list)
+
+    @property
+    def federated(self) -> bool:
+        return bool(self.peers)
+
+    @property
+    def version_tuple(self) -> tuple[int, int]:
+        major, minor = self.version[1:].split(".")
+        return int(major), int(minor)
+
+    def origin(self, name: str) -> PathKey:
+        return self.origins.get(name, self.origins["name"])
+
+
+def gateway_for(mesh: MeshPlan, direction: Direction, peer: str) -> str:
+    """Name of mesh's dedicated ingress or egress gateway for peer."""
+    if mesh.gateway_naming == "prefix":
+        return f"{direction}-{peer}"
+    return f"{peer}-{direction}"
+
+
+def ingress_address(owner: MeshPlan, viewer: MeshPlan) -> str:
+    """The address viewer's ServiceMeshPeer uses to reach owner's ingress gateway for it."""
+    gateway = gateway_for(owner, "ingress", viewer.name)
+    if owner.cluster.name == viewer.cluster.name:
+        return f"{gateway}.{owner.namespace}.svc.cluster.local"
+    if owner.cluster.ingress_type == "Submariner":
+        return f"{gateway}.{owner.namespace}.svc.clusterset.local"
+    return f"{gateway}.{owner.namespace}.{owner.cluster.domain}"
+
+
+@dataclass(frozen=True)
+class Gateway:
+    name: str
+    direction: Direction
+    peer: str
+    service_type: str
+    annotations: dict[str, str]
+    router_mode: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportRule:
+    namespace: str
+    name: str | None
+    selector: dict[str, str] | None
+    alias_namespace: str | None
+    alias_name: str | None
+    origin: PathKey
+
+    @property
+    def exported_as(self) -> tuple[str, str]:
+        """(namespace, name) the peer sees; "*" where any may match."""
+        namespace = self.alias_namespace or self.namespace
+        name = (self.alias_name or self.name) if self.selector is None else "*"
+        return namespace, name or "*"
+
+
+@dataclass(frozen=True)
+class ImportRule:
+    namespace: str
+    name: str
+    alias_namespace: str | None
+    alias_name: str | None
+    as_local: bool
+    origin: PathKey
+
+
+@dataclass
+class Peering:
+    """One direction of a federated pair: what `local` needs to talk to `peer`."""
+
+    local: MeshPlan
+    peer: MeshPlan
+    federation: str
+    origin: PathKey
+    ingress: Gateway
+    egress: Gateway
+    address: str
+    client_id: str
+    service_export: bool
+    exports: list[ExportRule] = field(default_factory=list)
+    imports: list[ImportRule] = field(default_factory=list)
+
+    @property
+    def root_cert_configmap(self) -> str:
+        return f"{self.peer.name}-ca-root-cert"
+
+    def imported_hostname(self, rule: ImportRule, name: str, namespace: str) -> str:
+        local_ns = rule.alias_namespace or namespace
+        local_name = rule.alias_name or name
+        suffix = "svc.cluster.local" if rule.as_local else f"svc.{self.peer.name}-imports.local"
+        return f"{local_name}.{local_ns}.{suffix}"
+
+
+@dataclass
+class Plan:
+    fleet_name: str
+    source: SourceFile
+    clusters: list[ClusterPlan]
+    meshes: list[MeshPlan]
+    peerings: list[Peering]
+    warnings: list[Problem] = field(default_factory=list)
+
+    def meshes_on(self, cluster: str) -> list[MeshPlan]:
+        return [m for m in self.meshes if m.cluster.name == cluster]
+
+    def peerings_of(self, mesh: MeshPlan) -> list[Peering]:
+        return [p for p in self.peerings if p.local.name == mesh.name]
+
+    def mesh(self, name: str) -> MeshPlan:
+        return next(m for m in self.meshes if m.name == name)
