@@ -169,11 +169,17 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def settle() -> None:
+    """Start every timed run from the same state: no garbage, no dirty pages."""
+    gc.collect()
+    os.sync()
+
+
 def best_of(runs: int, action: Callable[[int], None]) -> float:
     """The shortest wall time of action(run) over runs runs."""
     best = float("inf")
     for run in range(runs):
-        gc.collect()
+        settle()
         start = time.perf_counter()
         action(run)
         best = min(best, time.perf_counter() - start)
@@ -210,13 +216,17 @@ def file_stamps(out: Path) -> dict[str, tuple[int, int]]:
     return stamps
 
 
-def rebuild_rewrites(fleet: Path, out: Path) -> int:
-    """Files touched by a second, unchanged build (recompile + write_tree) of out."""
+def rebuild_rewrites(fleet: Path, out: Path) -> tuple[int, float]:
+    """Files touched by a second, unchanged build (recompile + write_tree) of out, and
+    how long that build took."""
     before = file_stamps(out)
+    settle()
+    start = time.perf_counter()
     diff = write_tree(out, compile_fleet(fleet, out).files)
+    seconds = time.perf_counter() - start
     after = file_stamps(out)
     touched = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
-    return len(touched | set(diff.added) | set(diff.modified) | set(diff.stale))
+    return len(touched | set(diff.added) | set(diff.modified) | set(diff.stale)), seconds
 
 
 def kustomize_seconds(out: Path, clusters: list[str]) -> tuple[float, int] | None:
@@ -261,23 +271,25 @@ def dump_each(objects: list[tuple[str, Any]], dest: Path) -> None:
             handle.write(text)
 
 
-def runs_for(size: int) -> int:
+def runs_for(size: int, forced: int | None) -> int:
+    if forced is not None:
+        return forced
     return 3 if size <= 100 else 1
 
 
-def measure(size: int, work: Path, root_pem: str) -> Result:
+def measure(size: int, work: Path, root_pem: str, runs: int) -> Result:
     fleet = write_fleet(size, work, root_pem)
-    runs = runs_for(size)
     log(f"N={size}: {fleet} ({fleet.stat().st_size / 1024:.0f} KiB), {runs} run(s)")
     outputs: list[dict[str, bytes]] = []
     build_s = best_of(runs, lambda run: outputs.append(build_into(fleet, work / f"cold-{run}")))
     files, out = outputs[0], work / "cold-0"
     outputs.clear()
     log(f"  cold build {build_s:.2f} s, {len(files)} files")
+    settle()
     peak = peak_memory_mib(fleet, work / "memory")
     log(f"  peak {peak:.1f} MiB (tracemalloc)")
-    rewrites = rebuild_rewrites(fleet, out)
-    log(f"  no-change rebuild rewrote {rewrites} file(s)")
+    rewrites, rebuild_s = rebuild_rewrites(fleet, out)
+    log(f"  no-change rebuild rewrote {rewrites} file(s) in {rebuild_s:.2f} s")
     clusters = sorted({rel.split("/", 1)[0] for rel in files})
     kustomized = kustomize_seconds(out, clusters)
     if kustomized:
@@ -325,8 +337,8 @@ def verdict(ok: bool | None) -> str:
 def targets(results: list[Result]) -> list[str]:
     """One line per target; build targets are judged on the TARGET_SIZE run (or the
     largest size measured)."""
-    big = next((r for r in results if r.meshes == TARGET_SIZE), max(results,
-                                                                    key=lambda r: r.meshes))
+    largest = max(results, key=lambda r: r.meshes)
+    big = next((r for r in results if r.meshes == TARGET_SIZE), largest)
     kustomize_s = "n/a" if big.kustomize_s is None else f"{big.kustomize_s:.2f} s"
     lines = [
         f"[{verdict(big.beats_kustomize)}] {big.meshes}-mesh build is faster than kustomize "
@@ -347,14 +359,19 @@ def targets(results: list[Result]) -> list[str]:
 
 
 def sizes_arg(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text}")\
-            from None
-    if not sizes or min(sizes) < 2:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text}")
+    sizes = [int(part) for part in parts]
+    if min(sizes) < 2:
         raise argparse.ArgumentTypeError("every size must be at least 2 (meshes federate)")
     return sizes
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text}")
+    return int(text)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -363,6 +380,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated mesh counts (default: 10,100,1000)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep fleets and outputs in a new n<N>-* directory under DIR")
+    parser.add_argument("--runs", type=positive_int, metavar="K",
+                        help="timed runs of build and floor per size, best counts "
+                        "(default: 3 up to 100 meshes, 1 above)")
     return parser.parse_args(argv)
 
 
@@ -384,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     with workspace(args.keep) as root:
         for size in args.sizes:
             work = Path(tempfile.mkdtemp(prefix=f"n{size}-", dir=root))
-            results.append(measure(size, work, root_pem))
+            results.append(measure(size, work, root_pem, runs_for(size, args.runs)))
     if args.keep is not None:
         log(f"kept fleets and outputs under {args.keep}")
     print(table(results))

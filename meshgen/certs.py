@@ -34,16 +34,26 @@ class RootCertificate:
         return self.not_after - now < window
 
 
+MAX_PEM_BYTES = 1024 * 1024
+
+
 def read_root(path: Path, now: datetime.datetime | None = None) -> RootCertificate:
     """Read a PEM file holding one or more CA certificates; refuse anything else."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PEM_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
         raise CertificateProblem(
-            "MG051", f"cannot read root certificate {path}: {exc.strerror or exc}",
+            "MG051", f"cannot read root certificate {str(path)!r}: {reason}",
             "check the path (relative to fleet.yaml) or create the file",
         ) from None
+    if len(raw) > MAX_PEM_BYTES:
+        raise CertificateProblem(
+            "MG051", f"{path} is larger than {MAX_PEM_BYTES} bytes, too large for a root bundle",
+            "point rootCert at the PEM file of the root certificate(s)",
+        )
     kinds = {m.group(1).decode() for m in _PEM_BLOCK.finditer(raw)}
     if any("PRIVATE KEY" in kind for kind in kinds):
         raise CertificateProblem(

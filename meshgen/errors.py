@@ -18,8 +18,8 @@ class Severity(str, Enum):
 @dataclass(frozen=True, order=True)
 class Location:
     file: str
-    line: int = 0
-    column: int = 0
+    line: int = 1
+    column: int = 1
 
     def __str__(self) -> str:
         if self.line <= 0:

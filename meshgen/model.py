@@ -20,6 +20,7 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 VERSION = re.compile(r"^v(\d+)\.(\d+)$")
 TRUST_DOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 
 
 # "{mesh}" and "{cluster}" are substituted in defaults and templates; the resolved
@@ -28,7 +29,14 @@ PLACEHOLDER = re.compile(r"\{(mesh|cluster)\}")
 
 
 def _dns_label(value: str) -> str:
-    probe = PLACEHOLDER.sub("a", value)
+    return _checked_label(value, value)
+
+
+def _setting_label(value: str) -> str:
+    return _checked_label(value, PLACEHOLDER.sub("a", value))
+
+
+def _checked_label(value: str, probe: str) -> str:
     if len(probe) > 63 or not DNS_LABEL.match(probe):
         raise PydanticCustomError(
             "dns_label",
@@ -85,13 +93,28 @@ def _label_value(value: str) -> str:
     return value
 
 
+def _qualified_key(value: str) -> str:
+    """A label or annotation key: an optional DNS-subdomain prefix and "/", then a name."""
+    prefix, _, name = value.rpartition("/")
+    prefix_ok = not prefix or (len(prefix) <= 253 and all(
+        DNS_LABEL.match(part) for part in prefix.split(".")))
+    if not (prefix_ok and 0 < len(name) <= 63 and QUALIFIED_NAME.match(name)):
+        raise PydanticCustomError(
+            "qualified_name", '"{value}" is not a valid Kubernetes label or annotation key',
+            {"value": value},
+        )
+    return value
+
+
 Name = Annotated[str, AfterValidator(_dns_label)]
+SettingName = Annotated[str, AfterValidator(_setting_label)]
 NamespacePattern = Annotated[str, AfterValidator(_namespace_pattern)]
 ServicePattern = Annotated[str, AfterValidator(_service_pattern)]
 Version = Annotated[str, AfterValidator(_version)]
 TrustDomain = Annotated[str, AfterValidator(_trust_domain)]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 DnsName = Annotated[str, AfterValidator(_dns_name)]
+QualifiedKey = Annotated[str, AfterValidator(_qualified_key)]
 
 
 class Spec(BaseModel):
@@ -107,12 +130,12 @@ class Metadata(Spec):
 class Ingress(Spec):
     type: Literal["LoadBalancer", "Submariner"]
     domain: DnsName | None = None
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[QualifiedKey, str] = Field(default_factory=dict)
 
 
 class Cluster(Spec):
     name: Name
-    labels: dict[str, LabelValue] = Field(default_factory=dict)
+    labels: dict[QualifiedKey, LabelValue] = Field(default_factory=dict)
     ingress: Ingress | None = None
 
 
@@ -126,12 +149,12 @@ class Addons(Spec):
 class MeshSettings(Spec):
     """Every mesh field except name and cluster; used by defaults and meshTemplates."""
 
-    namespace: Name | None = None
-    control_plane_name: Name | None = None
+    namespace: SettingName | None = None
+    control_plane_name: SettingName | None = None
     version: Version | None = None
-    profiles: list[Name] | None = None
+    profiles: list[SettingName] | None = None
     trust_domain: TrustDomain | None = None
-    members: list[Name] | None = None
+    members: list[SettingName] | None = None
     addons: Addons | None = None
     root_cert: str | None = None
     smcp_spec: dict[str, Any] | None = None
@@ -144,13 +167,13 @@ class MeshSpec(MeshSettings):
 
 
 class LabelSelectorRequirement(Spec):
-    key: str
+    key: QualifiedKey
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[str] = Field(default_factory=list)
+    values: list[LabelValue] = Field(default_factory=list)
 
 
 class ClusterSelector(Spec):
-    match_labels: dict[str, str] = Field(default_factory=dict)
+    match_labels: dict[QualifiedKey, LabelValue] = Field(default_factory=dict)
     match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list)
 
 
@@ -176,7 +199,7 @@ class ServiceAlias(Spec):
 class ExportedService(Spec):
     namespace: NamespacePattern
     name: ServicePattern | None = None
-    selector: dict[str, LabelValue] | None = None
+    selector: dict[QualifiedKey, LabelValue] | None = None
     alias: ServiceAlias | None = None
 
 
@@ -217,11 +240,15 @@ class Fleet(Spec):
 _TYPE_NAMES = {"bool": "boolean", "int": "integer", "float": "number", "dict": "mapping",
                "model": "mapping", "dataclass": "mapping", "list": "list", "string": "string"}
 _CUSTOM_CODES = {
-    "dns_label": "MG020",
-    "dns_name": "MG020",
-    "mesh_version": "MG045",
-    "trust_domain": "MG046",
-    "label_value": "MG012",
+    "dns_label": ("MG020", 'names are Kubernetes DNS-1123 labels, e.g. "prod-mesh"'),
+    "dns_name": ("MG020", 'write a DNS name such as "apps.east.example.com"'),
+    "mesh_version": ("MG045", 'write the ServiceMeshControlPlane version as "v2.<minor>", '
+                              'e.g. "v2.6"'),
+    "trust_domain": ("MG046", 'use a lowercase DNS name, e.g. "<mesh>.local"'),
+    "label_value": ("MG012", "label values are at most 63 letters, digits, '-', '_' or '.', "
+                             "starting and ending with a letter or digit"),
+    "qualified_name": ("MG012", 'keys are "name" or "prefix/name", e.g. '
+                                '"topology.kubernetes.io/region"'),
 }
 
 
@@ -280,6 +307,11 @@ def pydantic_problem(error: Any, source: SourceFile, prefix: tuple[int | str, ..
     """A pydantic error as a located problem; prefix is where the validated value sits."""
     loc: tuple[int | str, ...] = (*prefix, *error["loc"])
     kind: str = error["type"]
+    if loc and loc[-1] == "[key]":  # pydantic's marker for a bad mapping key
+        loc = loc[:-1]
+        code, hint = _CUSTOM_CODES.get(kind, ("MG012", "check the key"))
+        return Problem(code, f"{'.'.join(map(str, loc[:-1]))}: {error['msg']}",
+                       source.key_at(loc), hint)
     where = ".".join(str(p) for p in loc) or "fleet"
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
@@ -295,9 +327,8 @@ def pydantic_problem(error: Any, source: SourceFile, prefix: tuple[int | str, ..
                        f'{".".join(map(str, loc[:-1])) or "fleet"}', source.at(loc[:-1]),
                        f'add "{loc[-1]}"')
     if kind in _CUSTOM_CODES:
-        return Problem(_CUSTOM_CODES[kind], f"{where}: {error['msg']}", source.at(loc),
-                       "names are Kubernetes DNS-1123 labels, e.g. \"prod-mesh\""
-                       if kind == "dns_label" else "")
+        code, hint = _CUSTOM_CODES[kind]
+        return Problem(code, f"{where}: {error['msg']}", source.at(loc), hint)
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return Problem("MG012", f"{where}: {_shown(error['input'])} is not allowed",
@@ -306,7 +337,8 @@ def pydantic_problem(error: Any, source: SourceFile, prefix: tuple[int | str, ..
         expected = _TYPE_NAMES.get(kind.removesuffix("_type"), kind.removesuffix("_type"))
         return Problem("MG012", f"{where}: expected {expected}, got {_type_name(error['input'])}",
                        source.at(loc), "check the value's type against the fleet format")
-    return Problem("MG012", f"{where}: {error['msg']}", source.at(loc), "")
+    return Problem("MG012", f"{where}: {error['msg']}", source.at(loc),
+                   "check the value against the fleet format")
 
 
 def _shown(value: Any) -> str:

@@ -1,22 +1,43 @@
-"""Safe YAML loading that remembers where every key and value stood."""
+"""Safe YAML loading that remembers where every key and value stood.
+
+The file is read as a stream of parser events (libyaml through ruamel.yaml.clib when
+available) and built into plain data here, so that anchors, aliases, merge keys,
+duplicate keys and runaway nesting are refused at their position instead of being
+expanded or silently resolved.
+"""
 
 from __future__ import annotations
 
-import datetime
+import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import FleetError, Location, Problem, Problems
 
 MAX_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
 
 PathKey = tuple[str | int, ...]
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {"!", None}
+_SHARE_HINT = "use `defaults` or `meshTemplates` to share settings between meshes"
 
 
 @dataclass
@@ -43,116 +64,232 @@ class SourceFile:
         return self.keys.get(tuple(path)) or self.at(path)
 
 
+def load(path: Path, name: str | None = None) -> SourceFile:
+    """Read and parse one YAML file; every failure is a located FleetError."""
+    name = name or str(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise FleetError(
+            Problem("MG005", f"cannot read file: {reason}", Location(name, 1, 1),
+                    "check the path passed to meshgen")
+        ) from None
+    if len(raw) > MAX_BYTES:
+        raise FleetError(
+            Problem("MG004", f"file is larger than the {MAX_BYTES} bytes allowed",
+                    Location(name, 1, 1), "split the fleet or remove generated content from it")
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        raise FleetError(
+            Problem("MG001", f"file is not UTF-8: {exc.reason} (byte 0x{raw[exc.start]:02x})",
+                    Location(name, line, column), "save the file as UTF-8")
+        ) from None
+    return loads(text, name, path)
+
+
+def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
+    source = SourceFile(name=name, path=path or Path(name), data=None)
+    source.values[()] = Location(name, 1, 1)
+    builder = _Builder(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            builder.run(YAML(typ="safe").parse(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(
+            part.strip() for part in (exc.context, exc.problem) if part
+        ) or "invalid YAML"
+        raise FleetError(
+            Problem("MG001", f"YAML syntax error: {message}", _location(name, mark),
+                    "fix the YAML syntax at this position (indentation, quotes, colons)")
+        ) from None
+    except (YAMLError, ValueError) as exc:
+        raise FleetError(
+            Problem("MG001", f"YAML syntax error: {exc}", Location(name, 1, 1),
+                    "fix the YAML syntax")
+        ) from None
+    if builder.documents != 1:
+        raise FleetError(
+            Problem("MG001", f"expected exactly one YAML document, found {builder.documents}",
+                    Location(name, 1, 1), "keep one fleet per file, without extra '---'")
+        )
+    builder.problems.raise_if_errors()
+    return source
+
+
 def _location(name: str, mark: Any) -> Location:
     if mark is None:
         return Location(name, 1, 1)
     return Location(name, mark.line + 1, mark.column + 1)
 
 
-def load(path: Path, name: str | None = None) -> SourceFile:
-    """Read and parse one YAML file; every failure is a located FleetError."""
-    name = name or str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FleetError(
-            Problem("MG005", f"cannot read file: {exc.strerror or exc}", Location(name),
-                    "check the path passed to meshgen")
-        ) from None
-    if len(raw) > MAX_BYTES:
-        raise FleetError(
-            Problem("MG004", f"file is {len(raw)} bytes, more than the {MAX_BYTES} allowed",
-                    Location(name), "split the fleet or remove generated content from it")
+class _Refused(Exception):
+    """Stops the build of one file after a problem that makes the rest meaningless."""
+
+
+@dataclass
+class _Frame:
+    path: PathKey
+    container: dict[str, Any] | list[Any]
+    pending_key: str | None = None
+    pending_key_at: Location | None = None
+
+
+class _Builder:
+    """Turns parser events into plain dicts, lists and scalars, recording positions."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.problems = Problems()
+        self.documents = 0
+        self.resolver = VersionedResolver(version=(1, 2))
+        self.stack: list[_Frame] = []
+        self.anchors: set[str] = set()
+
+    def run(self, events: Any) -> None:
+        try:
+            for event in events:
+                self.feed(event)
+        except _Refused:
+            return
+
+    def feed(self, event: Any) -> None:
+        if isinstance(event, ScalarEvent):
+            self.node(event, self.scalar(event))
+        elif isinstance(event, MappingStartEvent):
+            self.node(event, {})
+        elif isinstance(event, SequenceStartEvent):
+            self.node(event, [])
+        elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+            self.stack.pop()
+        elif isinstance(event, AliasEvent):
+            # the anchor it names is reported; the alias is left unexpanded
+            self.node(event, None, anchor=None)
+        elif isinstance(event, DocumentStartEvent):
+            self.documents += 1
+
+    def node(self, event: Any, value: Any, anchor: str | None = "") -> None:
+        anchor = getattr(event, "anchor", None) if anchor == "" else anchor
+        if anchor:
+            again = " again" if anchor in self.anchors else ""
+            self.anchors.add(anchor)
+            self.error(event, "MG003", f'YAML anchors are not allowed (anchor "&{anchor}"{again})',
+                       _SHARE_HINT)
+        tag = getattr(event, "tag", None)
+        if tag not in _PLAIN_TAGS and not str(tag).startswith(_TAG):
+            self.error(event, "MG001", f"YAML tag {tag} is not supported",
+                       "remove the tag; fleet files hold plain mappings, lists and scalars")
+        here = _location(self.source.name, event.start_mark)
+        if not self.stack:
+            if self.documents == 1:
+                self.source.data = value
+            self.open(event, (), value)
+            return
+        frame = self.stack[-1]
+        if isinstance(frame.container, list):
+            path: PathKey = (*frame.path, len(frame.container))
+            frame.container.append(value)
+            self.source.values[path] = here
+            self.open(event, path, value)
+            return
+        if frame.pending_key is None:
+            self.key(frame, event, value, here)
+            return
+        path = (*frame.path, frame.pending_key)
+        frame.container[frame.pending_key] = value
+        self.source.values[path] = here
+        if frame.pending_key_at is not None:
+            self.source.keys[path] = frame.pending_key_at
+        frame.pending_key = None
+        frame.pending_key_at = None
+        self.open(event, path, value)
+
+    def key(self, frame: _Frame, event: Any, value: Any, here: Location) -> None:
+        if not isinstance(event, ScalarEvent):
+            self.error(event, "MG001", "mapping keys must be plain scalars",
+                       "write the key as a plain word")
+            raise _Refused
+        if event.value == "<<" and event.style in ("", None) and event.tag in _PLAIN_TAGS:
+            self.error(event, "MG003", "YAML merge keys (<<) are not allowed", _SHARE_HINT)
+        key = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        assert isinstance(frame.container, dict)
+        if key in frame.container:
+            self.error(event, "MG002", f'duplicate key "{key}"',
+                       "each key may appear once per mapping; merge the two entries")
+            key = f"\0duplicate:{key}:{here.line}:{here.column}"
+        frame.pending_key = key
+        frame.pending_key_at = here
+
+    def open(self, event: Any, path: PathKey, value: Any) -> None:
+        if not isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+            return
+        if len(self.stack) >= MAX_DEPTH:
+            self.error(event, "MG001", f"nesting deeper than {MAX_DEPTH} levels",
+                       "flatten the structure; no fleet setting nests this deep")
+            raise _Refused
+        self.stack.append(_Frame(path, value))
+
+    def scalar(self, event: Any) -> Any:
+        value: str = event.value
+        tag = event.tag
+        if event.style == '"' and _has_surrogate(value):
+            self.error(event, "MG001", "escape sequence is no Unicode character (lone surrogate)",
+                       "remove the \\uD800-\\uDFFF escape")
+        if tag in _PLAIN_TAGS:
+            plain = event.implicit[0] and event.style in ("", None)
+            if not plain:
+                return value
+            tag = self.resolver.resolve(ScalarNode, value, event.implicit)
+        kind = str(tag).removeprefix(_TAG)
+        try:
+            return _construct(kind, value)
+        except ValueError:
+            self.error(event, "MG001", f'"{value}" is not a valid !!{kind}',
+                       "fix the value or remove the tag")
+            return value
+
+    def error(self, event: Any, code: str, message: str, hint: str) -> None:
+        self.problems.add(
+            Problem(code, message, _location(self.source.name, event.start_mark), hint)
         )
+
+
+def _has_surrogate(value: str) -> bool:
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FleetError(
-            Problem("MG001", f"file is not UTF-8: {exc.reason}", Location(name),
-                    "save the file as UTF-8")
-        ) from None
-    return loads(text, name, path)
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
-def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
-    yaml = YAML(typ="rt", pure=True)
-    yaml.allow_duplicate_keys = False
-    try:
-        docs = list(yaml.load_all(text))
-    except DuplicateKeyError as exc:
-        key = str(exc.problem).split('"')[1] if '"' in str(exc.problem) else "?"
-        raise FleetError(
-            Problem("MG002", f'duplicate key "{key}"', _location(name, exc.problem_mark),
-                    "each key may appear once per mapping; merge the two entries")
-        ) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = (exc.problem or exc.context or "invalid YAML").strip()
-        raise FleetError(
-            Problem("MG001", f"YAML syntax error: {message}", _location(name, mark),
-                    "fix the YAML syntax at this position (indentation, quotes, colons)")
-        ) from None
-    except YAMLError as exc:
-        raise FleetError(
-            Problem("MG001", f"YAML syntax error: {exc}", Location(name, 1, 1),
-                    "fix the YAML syntax")
-        ) from None
-    if len(docs) != 1:
-        raise FleetError(
-            Problem("MG001", f"expected exactly one YAML document, found {len(docs)}",
-                    Location(name, 1, 1), "keep one fleet per file, without extra '---'")
-        )
-    source = SourceFile(name=name, path=path or Path(name), data=None)
-    problems = Problems()
-    source.values[()] = Location(name, 1, 1)
-    source.data = _plain(docs[0], (), source, problems)
-    problems.raise_if_errors()
-    return source
-
-
-def _anchor(node: Any) -> str | None:
-    anchor = getattr(node, "anchor", None)
-    return getattr(anchor, "value", None) if anchor is not None else None
-
-
-def _plain(node: Any, path: PathKey, source: SourceFile, problems: Problems) -> Any:
-    """Convert ruamel's round-trip objects to plain data, recording positions."""
-    if _anchor(node):
-        problems.add(Problem(
-            "MG003", f'YAML anchors and aliases are not allowed (anchor "&{_anchor(node)}")',
-            source.at(path),
-            "use `defaults` or `meshTemplates` to share settings between meshes",
-        ))
-    if isinstance(node, CommentedMap):
-        if node.merge:
-            problems.add(Problem("MG003", "YAML merge keys (<<) are not allowed", source.at(path),
-                                 "use `defaults` or `meshTemplates` to share settings"))
-        result: dict[str, Any] = {}
-        own = node.lc.data or {}
-        for key in (k for k in node if k in own):  # merged keys have no position of their own
-            child = (*path, str(key))
-            key_line, key_col = node.lc.key(key)
-            value_line, value_col = node.lc.value(key)
-            source.keys[child] = Location(source.name, key_line + 1, key_col + 1)
-            source.values[child] = Location(source.name, value_line + 1, value_col + 1)
-            result[str(key)] = _plain(node[key], child, source, problems)
-        return result
-    if isinstance(node, CommentedSeq):
-        items: list[Any] = []
-        for index, item in enumerate(node):
-            child = (*path, index)
-            line, col = node.lc.item(index)
-            source.values[child] = Location(source.name, line + 1, col + 1)
-            items.append(_plain(item, child, source, problems))
-        return items
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, (datetime.date, datetime.datetime)):
-        return node.isoformat()
-    return str(node)
+def _construct(kind: str, value: str) -> Any:
+    if kind == "null":
+        return None
+    if kind == "bool":
+        if value.lower() not in ("true", "false"):
+            raise ValueError(value)
+        return value.lower() == "true"
+    if kind == "int":
+        digits = value.replace("_", "")
+        sign = -1 if digits.startswith("-") else 1
+        digits = digits.lstrip("+-")
+        if digits[:2].lower() in ("0x", "0o", "0b"):
+            return sign * int(digits, 0)
+        return sign * int(digits, 10)
+    if kind == "float":
+        lowered = value.lower().replace("_", "")
+        if lowered.lstrip("+-") == ".inf":
+            return -math.inf if lowered.startswith("-") else math.inf
+        if lowered == ".nan":
+            return math.nan
+        return float(lowered)
+    # timestamps, binary and anything else stay as the text the user wrote
+    return value

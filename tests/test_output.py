@@ -105,10 +105,10 @@ def test_interrupted_after_commit_is_completed_by_the_next_run(
         if calls["n"] == 2:  # journal committed, first file moved, then the process dies
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(output.os, "replace", replace_then_die)
+    monkeypatch.setattr(os, "replace", replace_then_die)
     with pytest.raises(KeyboardInterrupt):
         output.write_tree(out, files(a="new", b="new", c="new"))
-    monkeypatch.setattr(output.os, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
     assert output.pending(out)
     assert json.loads((out / output.JOURNAL).read_text())["operations"]
     output.recover(out)

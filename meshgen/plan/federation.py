@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from ..certs import EXPIRY_WARNING, CertificateProblem, read_root
 from ..source import PathKey
@@ -10,6 +11,7 @@ from .checker import Checker, did_you_mean, dig
 from .types import (
     EXTERNAL_DNS_HOSTNAME,
     FEDERATION_MIN_VERSION,
+    GATEWAY_KINDS,
     RESERVED_GATEWAYS,
     Gateway,
     MeshPlan,
@@ -50,6 +52,8 @@ class FederationRules(Checker):
                     self.error("MG041", f'hub "{fed.hub}" is not one of the meshes of '
                                f'federation "{fed.name}"', (*path, "hub"),
                                "the hub must be listed in `meshes`")
+                    continue
+                if fed.hub not in names:  # unknown mesh, reported above
                     continue
                 edges = [(fed.hub, m) for m in names if m != fed.hub]
             else:
@@ -131,35 +135,69 @@ class FederationRules(Checker):
                        "`ingress: {type: Submariner}` to the cluster")
 
     def check_gateways(self, mesh: MeshPlan, peerings: list[Peering]) -> None:
-        generated = {p.ingress.name for p in peerings} | {p.egress.name for p in peerings}
+        """smcpSpec may add to the control plane, never replace what federation needs."""
         spec = mesh.smcp_spec
-        spec_path = mesh.origin("smcpSpec")
-        overrides = [("version", "version", "set the mesh's `version` field instead"),
-                     ("security.trust.domain", "trustDomain",
-                      "set the mesh's `trustDomain` field instead"),
-                     ("cluster.name", "cluster",
-                      "the cluster name comes from the mesh's `cluster`")]
-        for dotted, _field, hint in overrides:
-            if dig(spec, dotted.split(".")) is not None:
-                self.error("MG081", f'smcpSpec of mesh "{mesh.name}" sets {dotted}, which '
-                           "meshgen generates", spec_path, hint)
+        protected = [(["version"], "set the mesh's `version` field instead"),
+                     (["cluster", "name"], "the cluster name comes from the mesh's `cluster`"),
+                     (["security", "trust", "domain"],
+                      "set the mesh's `trustDomain` field instead")]
+        if peerings:
+            protected += [(["gateways", kind], "") for kind in GATEWAY_KINDS]
+        replaced: set[tuple[str, ...]] = set()
+        for keys, hint in protected:
+            for depth in range(1, len(keys) + 1):
+                here = keys[:depth]
+                if not _present(spec, here):
+                    break
+                value = dig(spec, here)
+                if depth == len(keys) and (hint or not isinstance(value, dict)):
+                    self._smcp_error(mesh, "MG081", here, "sets {key}, which meshgen generates",
+                                     hint or "add gateways of your own under it; meshgen "
+                                     "generates the federation gateways there")
+                elif depth < len(keys) and not isinstance(value, dict):
+                    if tuple(here) not in replaced:
+                        replaced.add(tuple(here))
+                        self._smcp_error(mesh, "MG081", here, f"sets {{key}} to "
+                                         f"{_shown(value)}, which removes settings meshgen "
+                                         f"generates under it ({'.'.join(keys)})",
+                                         "leave the key out, or give it a mapping")
+                    break
+        generated = {p.ingress.name for p in peerings} | {p.egress.name for p in peerings}
         names: set[str] = set()
-        for kind in ("additionalIngress", "additionalEgress"):
+        for kind in GATEWAY_KINDS:
             extra = dig(spec, ["gateways", kind])
-            extra = extra if isinstance(extra, dict) else {}
-            for name in sorted(extra):
+            for name in extra if isinstance(extra, dict) else {}:
+                keys = ["gateways", kind, name]
                 if name in generated:
-                    self.error("MG081", f'smcpSpec of mesh "{mesh.name}" defines gateway '
-                               f'"{name}", which meshgen generates for federation', spec_path,
-                               "federation gateways are generated per peer; rename yours")
+                    self._smcp_error(mesh, "MG081", keys, "defines gateway {last}, which "
+                                     "meshgen generates for federation",
+                                     "federation gateways are generated per peer; rename yours")
                 elif name in RESERVED_GATEWAYS:
-                    self.error("MG080", f'smcpSpec of mesh "{mesh.name}" defines additional '
-                               f'gateway "{name}"', spec_path,
-                               "istio-ingressgateway and istio-egressgateway are reserved")
+                    self._smcp_error(mesh, "MG080", keys, "defines additional gateway {last}",
+                                     "istio-ingressgateway and istio-egressgateway are reserved")
                 elif name in names:
-                    self.error("MG080", f'smcpSpec of mesh "{mesh.name}" defines gateway '
-                               f'"{name}" twice', spec_path, "gateway names must be unique")
+                    self._smcp_error(mesh, "MG080", keys, "defines gateway {last} twice",
+                                     "gateway names must be unique across additionalIngress "
+                                     "and additionalEgress")
                 names.add(name)
-        for name in sorted(generated & set(RESERVED_GATEWAYS)):
-            self.error("MG080", f'mesh "{mesh.name}" would generate reserved gateway "{name}"',
-                       mesh.origin("name"), "rename the peer mesh")
+
+    def _smcp_error(self, mesh: MeshPlan, code: str, keys: list[str], message: str,
+                    hint: str) -> None:
+        """Report at the key in the layer (defaults, template or mesh) that set it last."""
+        layer = mesh.origin("smcpSpec")
+        for candidate in reversed(mesh.smcp_layers):
+            if (*candidate, *keys) in self.source.keys:
+                layer = candidate
+                break
+        owner = f'mesh "{mesh.name}"' if layer[0] == "meshes" else str(layer[0])
+        text = message.format(key=".".join(keys), last=f'"{keys[-1]}"')
+        self.error(code, f"smcpSpec of {owner} {text}", (*layer, *keys), hint)
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else repr(value)
+
+
+def _present(data: Any, keys: list[str]) -> bool:
+    parent = dig(data, keys[:-1])
+    return isinstance(parent, dict) and keys[-1] in parent

@@ -103,21 +103,22 @@ class MeshRules(Checker):
 
     def meshes(self, clusters: dict[str, ClusterPlan]) -> dict[str, MeshPlan]:
         defaults = _Layer(self.fleet.defaults, ("defaults",), {})
-        candidates: list[tuple[str, str, PathKey, list[_Layer]]] = []
+        # (name, cluster, where the name comes from, where the cluster comes from, layers)
+        candidates: list[tuple[str, str, PathKey, PathKey, list[_Layer]]] = []
         for i, spec in enumerate(self.fleet.meshes):
             path: PathKey = ("meshes", i)
-            candidates.append((spec.name, spec.cluster, path,
+            candidates.append((spec.name, spec.cluster, (*path, "name"), (*path, "cluster"),
                                [defaults, _Layer(spec, path, {})]))
         for i, template in enumerate(self.fleet.mesh_templates):
             path = ("meshTemplates", i)
             for cluster_name in self.template_clusters(template, path, clusters):
                 name = f"{cluster_name}-{template.name}"
                 variables = {"mesh": name, "cluster": cluster_name}
-                candidates.append((name, cluster_name, (*path, "name"), [
+                candidates.append((name, cluster_name, (*path, "name"), (*path, "name"), [
                     defaults, _Layer(template.template, (*path, "template"), variables)]))
 
         meshes: dict[str, MeshPlan] = {}
-        for name, cluster_name, path, layers in candidates:
+        for name, cluster_name, path, cluster_path, layers in candidates:
             if name in meshes:
                 self.error("MG023", f'mesh "{name}" is defined twice', path,
                            "mesh names must be unique in the fleet, after template expansion")
@@ -126,7 +127,6 @@ class MeshRules(Checker):
                 self.error("MG021", f'mesh name "{name}" is {len(name)} characters, more than '
                            f"{MAX_MESH_NAME}", path,
                            'gateway Services are named "<mesh>-ingress" and must fit 63')
-            cluster_path = (*path, "cluster") if path[0] == "meshes" else path
             cluster = clusters.get(cluster_name)
             if cluster is None:
                 self.error("MG030", f'mesh "{name}" names unknown cluster "{cluster_name}"',
@@ -164,6 +164,7 @@ class MeshRules(Checker):
                      layers: list[_Layer]) -> MeshPlan:
         values: dict[str, Any] = {}
         origins: dict[str, PathKey] = {"name": path}
+        smcp_layers: list[PathKey] = []
         for layer in layers:
             variables = layer.variables or {"mesh": name, "cluster": cluster.name}
             for attr in layer.settings.model_fields_set & set(_SETTINGS):
@@ -181,6 +182,8 @@ class MeshRules(Checker):
                     value = deep_merge(values[attr], value)
                 values[attr] = value
                 origins[alias] = (*layer.path, alias)
+                if attr == "smcp_spec":
+                    smcp_layers.append(origins[alias])
         return MeshPlan(
             name=name, cluster=cluster,
             namespace=values.get("namespace", name),
@@ -193,7 +196,7 @@ class MeshRules(Checker):
             root_cert_path=values.get("root_cert"),
             smcp_spec=values.get("smcp_spec", {}),
             gateway_naming=values.get("gateway_naming", "suffix"),
-            origins=origins,
+            origins=origins, smcp_layers=tuple(smcp_layers),
         )
 
     def recheck(self, alias: str, value: Any, path: PathKey) -> None:

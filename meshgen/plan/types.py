@@ -12,6 +12,7 @@ from ..source import PathKey, SourceFile
 DEFAULT_VERSION = "v2.6"
 FEDERATION_MIN_VERSION = (2, 1)
 MAX_MESH_NAME = 55  # "<mesh>-ingress" must stay a 63-character DNS label
+GATEWAY_KINDS = ("additionalIngress", "additionalEgress")
 RESERVED_GATEWAYS = ("istio-ingressgateway", "istio-egressgateway")
 RESERVED_NAMESPACES = ("default", "kube", "openshift")
 RESERVED_NAMESPACE_PREFIXES = ("kube-", "openshift-", "ibm-")
@@ -45,6 +46,8 @@ class MeshPlan:
     smcp_spec: dict[str, Any]
     gateway_naming: str
     origins: dict[str, PathKey]
+    # where each layer (defaults, template, mesh) that sets smcpSpec has it, last wins
+    smcp_layers: tuple[PathKey, ...] = ()
     root: RootCertificate | None = None
     peers: list[str] = field(default_factory=list)
 
