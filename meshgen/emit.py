@@ -16,7 +16,8 @@ FIRST_KEYS = ("apiVersion", "kind", "metadata", "name", "namespace")
 
 
 class _Dumper(SafeDumper):  # type: ignore[misc]
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # generated objects share no nodes worth an anchor
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
@@ -25,26 +26,29 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
+def _represent_dict(dumper: yaml.SafeDumper, value: dict[str, Any]) -> yaml.MappingNode:
+    return dumper.represent_mapping("tag:yaml.org,2002:map",
+                                    [(k, value[k]) for k in canonical_keys(value)])
+
+
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(dict, _represent_dict)
 
 
 def header(source_name: str) -> str:
     return f"{HEADER_PREFIX}{source_name}. DO NOT EDIT.\n"
 
 
-def canonical(value: Any) -> Any:
-    """Mappings in a fixed key order (Kubernetes identity first, then sorted); lists as given."""
-    if isinstance(value, dict):
-        keys = [k for k in FIRST_KEYS if k in value]
-        keys += sorted(k for k in value if k not in FIRST_KEYS)
-        return {k: canonical(value[k]) for k in keys}
-    if isinstance(value, list):
-        return [canonical(v) for v in value]
-    return value
+def canonical_keys(mapping: dict[str, Any]) -> list[str]:
+    """A mapping's keys in the fixed output order: Kubernetes identity first, then sorted.
+    (Lists keep their order: it carries meaning, e.g. export rules.)"""
+    keys = [k for k in FIRST_KEYS if k in mapping]
+    keys += sorted(k for k in mapping if k not in FIRST_KEYS)
+    return keys
 
 
 def dump(obj: Any, source_name: str) -> bytes:
-    body = yaml.dump(canonical(obj), Dumper=_Dumper, default_flow_style=False,
+    body = yaml.dump(obj, Dumper=_Dumper, default_flow_style=False,
                      sort_keys=False, allow_unicode=True, width=1 << 16)
     return (header(source_name) + "---\n" + body).encode("utf-8")
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
 from .errors import FleetError, Location, Problem
 from .plan import MeshPlan, Peering, Plan, deep_merge
-from .yamlc import SafeLoader
+from .source import loads
 
 
 def bundled_templates() -> Path:
@@ -92,16 +92,13 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise FleetError(Problem("MG091", f"template {name} failed: {exc}", where,
                                      "fix the template passed with --templates")) from None
-        try:
-            docs = [d for d in yaml.load_all(text, Loader=SafeLoader) if d is not None]
-        except yaml.YAMLError as exc:
-            raise FleetError(Problem("MG092", f"template {name} produced invalid YAML: {exc}",
-                                     where, "check the template's indentation")) from None
+        parsed = _parse_rendered(text, name, where)
         api_version, kind = TEMPLATES[name]
-        if len(docs) != 1 or not isinstance(docs[0], dict):
-            raise FleetError(Problem("MG092", f"template {name} must produce exactly one "
-                                     f"object, produced {len(docs)}", where, ""))
-        obj: dict[str, Any] = docs[0]
+        if not isinstance(parsed, dict):
+            raise FleetError(Problem("MG092", f"template {name} must produce one object "
+                                     f"(a mapping), produced {type(parsed).__name__}", where,
+                                     "the template's output must be one Kubernetes object"))
+        obj: dict[str, Any] = parsed
         metadata = obj.get("metadata")
         found = (obj.get("apiVersion"), obj.get("kind"),
                  metadata.get("name") if isinstance(metadata, dict) else None,
@@ -112,6 +109,40 @@ class Renderer:
                 f"({found[0]}), expected {kind} {expect_namespace}/{expect_name} ({api_version})",
                 where, "a template may not change an object's kind, name or namespace"))
         return obj
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _DuplicateKey(duplicate)
+    return result
+
+
+def _parse_rendered(text: str, name: str, where: Location) -> Any:
+    """A rendered document as data. The bundled templates write JSON, which the json
+    module reads many times faster than any YAML parser; anything else (a user's block
+    YAML template) goes through the same strict loader as fleet files."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise FleetError(Problem("MG092", f'template {name} produced key "{exc}" twice',
+                                 where, "each key may appear once per mapping")) from None
+    except ValueError:
+        pass
+    try:
+        return loads(text, f"output of {name}").data
+    except FleetError as exc:
+        first = next(iter(exc.problems))
+        raise FleetError(Problem("MG092", f"template {name} produced invalid YAML: "
+                                 f"{first.message} (line {first.location.line} of its output)",
+                                 where, "check the template's indentation and quoting")
+                         ) from None
 
 
 def _control_plane(renderer: Renderer, mesh: MeshPlan, peerings: list[Peering]) -> dict[str, Any]:

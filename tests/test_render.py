@@ -65,21 +65,43 @@ def test_templates_can_be_overridden_one_by_one(write_fleet: FleetWriter,
                                                 tmp_path: Path) -> None:
     custom = tmp_path / "templates"
     custom.mkdir()
-    original = (bundled_templates() / "servicemeshpeer.yaml.j2").read_text()
-    (custom / "servicemeshpeer.yaml.j2").write_text(
-        original.replace("    discoveryPort: 8188", "    discoveryPort: 31188"))
+    # a user's override in plain block YAML (the bundled templates write JSON)
+    (custom / "servicemeshpeer.yaml.j2").write_text(BLOCK_PEER_TEMPLATE)
     build = compile_fleet(write_fleet(FLEET, certs=("red", "blue")), tmp_path / "out", custom)
     peer = yaml.safe_load(build.files["east/namespaces/red/servicemeshpeer-blue.yaml"])
     assert peer["spec"]["remote"]["discoveryPort"] == 31188
+    assert peer["spec"]["security"]["clientID"] == \
+        "blue.local/ns/blue/sa/red-egress-service-account"
     assert yaml.safe_load(build.files[SMCP])["kind"] == "ServiceMeshControlPlane"
 
 
+BLOCK_PEER_TEMPLATE = """\
+apiVersion: federation.maistra.io/v1
+kind: ServiceMeshPeer
+metadata:
+  name: {{ peering.peer.name | tojson }}
+  namespace: {{ peering.local.namespace | tojson }}
+spec:
+  remote:
+    addresses: [{{ peering.address | tojson }}]
+    discoveryPort: 31188
+    servicePort: 15443
+  gateways:
+    ingress: {name: {{ peering.ingress.name | tojson }}}
+    egress: {name: {{ peering.egress.name | tojson }}}
+  security:
+    trustDomain: {{ peering.peer.trust_domain | tojson }}
+    clientID: {{ peering.client_id | tojson }}
+    certificateChain: {kind: ConfigMap, name: {{ peering.root_cert_configmap | tojson }}}
+"""
+
+
 @pytest.mark.parametrize(("replacement", "code"), [
-    ("kind: Secret", "MG092"),
-    ("kind: ServiceMeshPeer\n---\nkind: Secret", "MG092"),
-    ("kind: ServiceMeshPeer\n  : : bad", "MG092"),
-    ("kind: {{ undefined_variable }}", "MG091"),
-    ("kind: {% if %}", "MG091"),
+    ('"kind": "Secret",', "MG092"),
+    ('"kind": "ServiceMeshPeer", "kind": "Secret",', "MG092"),
+    ('"kind": "ServiceMeshPeer",\n  : : bad', "MG092"),
+    ('"kind": {{ undefined_variable }},', "MG091"),
+    ('"kind": {% if %}', "MG091"),
 ])
 def test_a_broken_override_is_refused(write_fleet: FleetWriter, tmp_path: Path,
                                       replacement: str, code: str) -> None:
@@ -87,7 +109,20 @@ def test_a_broken_override_is_refused(write_fleet: FleetWriter, tmp_path: Path,
     custom.mkdir()
     original = (bundled_templates() / "servicemeshpeer.yaml.j2").read_text()
     (custom / "servicemeshpeer.yaml.j2").write_text(
-        original.replace("kind: ServiceMeshPeer", replacement))
+        original.replace('"kind": "ServiceMeshPeer",', replacement))
     with pytest.raises(FleetError) as exc:
         compile_fleet(write_fleet(FLEET, certs=("red", "blue")), tmp_path / "out", custom)
     assert [p.code for p in exc.value.problems] == [code]
+
+
+def test_an_override_with_two_documents_is_refused(write_fleet: FleetWriter,
+                                                   tmp_path: Path) -> None:
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    (custom / "servicemeshpeer.yaml.j2").write_text(
+        BLOCK_PEER_TEMPLATE + "---\napiVersion: v1\nkind: Secret\n")
+    with pytest.raises(FleetError) as exc:
+        compile_fleet(write_fleet(FLEET, certs=("red", "blue")), tmp_path / "out", custom)
+    [problem] = exc.value.problems
+    assert problem.code == "MG092"
+    assert "exactly one YAML document, found 2" in problem.message

@@ -40,8 +40,11 @@ class Planner(MeshRules, FederationRules, ServiceRules):
                 peering = self.peering(meshes[local], meshes[peer], federation, path)
                 self.check_peering(peering)
                 by_pair[(local, peer)] = peering
+        outgoing: dict[str, list[Peering]] = {}
+        for (local, _), peering in by_pair.items():
+            outgoing.setdefault(local, []).append(peering)
         for mesh in ordered:
-            self.check_gateways(mesh, [p for (m, _), p in by_pair.items() if m == mesh.name])
+            self.check_gateways(mesh, outgoing.get(mesh.name, []))
         self.exports(meshes, by_pair)
         self.imports(meshes, by_pair)
         self.problems.raise_if_errors()

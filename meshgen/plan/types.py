@@ -153,12 +153,20 @@ class Plan:
     meshes: list[MeshPlan]
     peerings: list[Peering]
     warnings: list[Problem] = field(default_factory=list)
+    _by_cluster: dict[str, list[MeshPlan]] = field(default_factory=dict, init=False, repr=False)
+    _by_local: dict[str, list[Peering]] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for mesh in self.meshes:
+            self._by_cluster.setdefault(mesh.cluster.name, []).append(mesh)
+        for peering in self.peerings:
+            self._by_local.setdefault(peering.local.name, []).append(peering)
 
     def meshes_on(self, cluster: str) -> list[MeshPlan]:
-        return [m for m in self.meshes if m.cluster.name == cluster]
+        return list(self._by_cluster.get(cluster, []))
 
     def peerings_of(self, mesh: MeshPlan) -> list[Peering]:
-        return [p for p in self.peerings if p.local.name == mesh.name]
+        return list(self._by_local.get(mesh.name, []))
 
     def mesh(self, name: str) -> MeshPlan:
         return next(m for m in self.meshes if m.name == name)
