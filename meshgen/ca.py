@@ -18,8 +18,11 @@ def make_certificate(
     ca: bool = True,
     not_before: datetime.datetime | None = None,
     organization: str = "meshgen example",
+    key_cert_sign: bool | None = None,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A self-signed certificate and its key; a CA (keyCertSign) unless ca=False."""
+    """A self-signed certificate and its key; a CA (keyCertSign) unless ca=False.
+    key_cert_sign=False makes the broken kind: a CA that may not sign certificates."""
+    signs = ca if key_cert_sign is None else key_cert_sign
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
@@ -38,7 +41,7 @@ def make_certificate(
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(
             digital_signature=True, content_commitment=False, key_encipherment=not ca,
-            data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+            data_encipherment=False, key_agreement=False, key_cert_sign=signs, crl_sign=signs,
             encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
                        critical=False)

@@ -31,14 +31,12 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
 )
-from cryptography.x509.oid import NameOID
 
 import meshgen
 from conftest import EXAMPLE_FLEET, REPO
@@ -135,27 +133,6 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
 
 
-def _ca_without_key_cert_sign() -> x509.Certificate:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cannot sign")])
-    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=False,
-            crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-
-
 @pytest.fixture(scope="session")
 def certs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Real certificates for the paths the case files name (certs/<name>.pem)."""
@@ -175,7 +152,8 @@ def certs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "leaf.pem": _pem(leaf),
         "expired.pem": _pem(expired),
         "not-yet-valid.pem": _pem(future),
-        "no-keycertsign.pem": _pem(_ca_without_key_cert_sign()),
+        "no-keycertsign.pem": _pem(make_certificate("cannot sign", days=365,
+                                                    key_cert_sign=False)[0]),
         "with-key.pem": _pem(with_key) + _key_pem(key),
         "key-only.pem": _key_pem(key),
         "not-pem.pem": b"this is a root certificate, trust me\n",

@@ -36,6 +36,11 @@ def test_plain_types_only() -> None:
     ("x: &anchor {b: 1}\ny: *anchor\n", "MG003", 1, 4),
     ("a: 1\n---\nb: 2\n", "MG001", 1, 1),
     ("", "MG001", 1, 1),
+    ("a:\n  b: 1\n  b: 2\n", "MG002", 3, 3),
+    ("a: !secret x\n", "MG001", 1, 4),
+    ("a: !!int nope\n", "MG001", 1, 4),
+    ("a: " + "[" * 70 + "]" * 70 + "\n", "MG001", 1, 67),
+    ('a: "\\ud800"\n', "MG001", 1, 7),
 ])
 def test_bad_yaml_is_located(text: str, code: str, line: int, column: int) -> None:
     with pytest.raises(FleetError) as exc:
@@ -64,3 +69,18 @@ def test_unreadable_large_and_binary_files(tmp_path: Path) -> None:
     with pytest.raises(FleetError) as exc:
         load(binary)
     assert codes(exc)[0][0] == "MG001"
+
+
+def test_scalars_follow_yaml_1_2() -> None:
+    data = loads("a: 0o17\nb: 0x1f\nc: 1_000\nd: .inf\ne: off\nf: ~\ng: !!str 12\n"
+                 "h: '12'\ni: -5\n", "f").data
+    assert data == {"a": 15, "b": 31, "c": 1000, "d": float("inf"), "e": "off", "f": None,
+                    "g": "12", "h": "12", "i": -5}
+
+
+def test_aliases_are_never_expanded() -> None:
+    text = "a: &x [1, 2]\n" + "".join(f"b{i}: [*x, *x, *x]\n" for i in range(30))
+    with pytest.raises(FleetError) as exc:
+        loads(text, "f.yaml")
+    # the one anchor is reported where it is defined; its 90 uses add nothing
+    assert codes(exc) == [("MG003", 1, 4)]

@@ -10,7 +10,7 @@ from ..source import SourceFile
 from .federation import FederationRules
 from .meshes import MeshRules
 from .services import ServiceRules
-from .types import MeshPlan, Peering, Plan
+from .types import MeshPlan, Peering, Plan, peerings_by_local
 
 
 class Planner(MeshRules, FederationRules, ServiceRules):
@@ -40,9 +40,7 @@ class Planner(MeshRules, FederationRules, ServiceRules):
                 peering = self.peering(meshes[local], meshes[peer], federation, path)
                 self.check_peering(peering)
                 by_pair[(local, peer)] = peering
-        outgoing: dict[str, list[Peering]] = {}
-        for (local, _), peering in by_pair.items():
-            outgoing.setdefault(local, []).append(peering)
+        outgoing = peerings_by_local(by_pair.values())
         for mesh in ordered:
             self.check_gateways(mesh, outgoing.get(mesh.name, []))
         self.exports(meshes, by_pair)

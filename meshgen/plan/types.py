@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -145,6 +146,14 @@ class Peering:
         return f"{local_name}.{local_ns}.{suffix}"
 
 
+def peerings_by_local(peerings: Iterable[Peering]) -> dict[str, list[Peering]]:
+    """Each mesh's outgoing peerings (the ones it holds the objects for), in given order."""
+    grouped: dict[str, list[Peering]] = {}
+    for peering in peerings:
+        grouped.setdefault(peering.local.name, []).append(peering)
+    return grouped
+
+
 @dataclass
 class Plan:
     fleet_name: str
@@ -159,8 +168,7 @@ class Plan:
     def __post_init__(self) -> None:
         for mesh in self.meshes:
             self._by_cluster.setdefault(mesh.cluster.name, []).append(mesh)
-        for peering in self.peerings:
-            self._by_local.setdefault(peering.local.name, []).append(peering)
+        self._by_local.update(peerings_by_local(self.peerings))
 
     def meshes_on(self, cluster: str) -> list[MeshPlan]:
         return list(self._by_cluster.get(cluster, []))
