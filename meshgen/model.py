@@ -55,11 +55,21 @@ def _service_pattern(value: str) -> str:
     return value if value == "*" else _dns_label(value)
 
 
+# the versions a maistra.io/v2 ServiceMeshControlPlane can name; the operator's webhook
+# rejects any other ("invalid Version specified")
+KNOWN_VERSIONS = ("v1.1", "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6")
+
+
 def _version(value: str) -> str:
     if not VERSION.match(value):
         raise PydanticCustomError(
             "mesh_version", '"{value}" is not a control-plane version like "v2.6"',
             {"value": value},
+        )
+    if value not in KNOWN_VERSIONS:
+        raise PydanticCustomError(
+            "mesh_version", '"{value}" is no OpenShift Service Mesh control-plane version '
+            "(known: {known})", {"value": value, "known": ", ".join(KNOWN_VERSIONS)},
         )
     return value
 

@@ -8,6 +8,8 @@ from conftest import TWO_CLUSTERS, FleetWriter
 from meshgen.errors import FleetError
 from meshgen.model import parse_fleet
 from meshgen.plan import Plan, build_plan, deep_merge, gateway_for, substitute
+from meshgen.plan.services import _provides
+from meshgen.plan.types import ExportRule
 from meshgen.source import load
 
 
@@ -196,3 +198,27 @@ def test_gateway_naming(write_fleet: FleetWriter) -> None:
     plan = plan_of(write_fleet(THREE_MESHES, certs=("red", "green", "blue")))
     assert gateway_for(plan.mesh("red"), "egress", "blue") == "blue-egress"
     assert gateway_for(plan.mesh("green"), "ingress", "blue") == "ingress-blue"
+
+
+def _rule(namespace: str, name: str | None = None, *, selector: dict[str, str] | None = None,
+          alias_namespace: str | None = None, alias_name: str | None = None) -> ExportRule:
+    return ExportRule(namespace=namespace, name=name, selector=selector,
+                      alias_namespace=alias_namespace, alias_name=alias_name, origin=())
+
+
+@pytest.mark.parametrize(("rules", "wanted", "provided"), [
+    # the first rule renames a to b, so the "*" rule after it never exports a as a
+    ([_rule("x", "a", alias_name="b"), _rule("x", "*")], ("x", "a"), False),
+    ([_rule("x", "a", alias_name="b"), _rule("x", "*")], ("x", "b"), True),
+    ([_rule("x", "a", alias_name="b"), _rule("x", "*")], ("x", "c"), True),
+    # a label selector may or may not catch a: meshgen cannot know, so it does not refuse
+    ([_rule("x", selector={"app": "y"}), _rule("x", "*")], ("x", "a"), True),
+    # x/a is caught (and exported as x/a) by the first rule, never moved to y
+    ([_rule("x", "a"), _rule("x", "*", alias_namespace="y")], ("y", "a"), False),
+    ([_rule("x", "a"), _rule("x", "*", alias_namespace="y")], ("y", "b"), True),
+    # a rule for every namespace may export an a that lives in y itself
+    ([_rule("*", "a"), _rule("x", "*", alias_namespace="y")], ("y", "a"), True),
+])
+def test_first_matching_export_rule_wins(rules: list[ExportRule], wanted: tuple[str, str],
+                                         provided: bool) -> None:
+    assert any(_provides(rules, k, wanted) for k in range(len(rules))) is provided

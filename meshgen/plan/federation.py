@@ -10,6 +10,7 @@ from ..source import PathKey
 from .checker import Checker, did_you_mean, dig
 from .types import (
     EXTERNAL_DNS_HOSTNAME,
+    FEDERATION_LABELS,
     FEDERATION_MIN_VERSION,
     GATEWAY_KINDS,
     RESERVED_GATEWAYS,
@@ -134,6 +135,25 @@ class FederationRules(Checker):
                        "add `ingress: {type: LoadBalancer, domain: ...}` or "
                        "`ingress: {type: Submariner}` to the cluster")
 
+    def check_service_exports(self, peerings: list[Peering]) -> None:
+        """Submariner merges same-named exports from several clusters into one clusterset
+        service, so two meshes would receive each other's federation traffic."""
+        exported: dict[tuple[str, str], Peering] = {}
+        for peering in peerings:
+            if not peering.service_export:
+                continue
+            key = (peering.local.namespace, peering.ingress.name)
+            first = exported.setdefault(key, peering)
+            if first is peering or first.local.cluster.name == peering.local.cluster.name:
+                continue
+            local = peering.local
+            self.error("MG035", f'gateway Service "{key[1]}" in namespace "{key[0]}" is '
+                       f'exported to the clusterset from cluster "{local.cluster.name}" (mesh '
+                       f'"{local.name}") and from cluster "{first.local.cluster.name}" (mesh '
+                       f'"{first.local.name}"); Submariner merges them into one service',
+                       local.origin("namespace"),
+                       "give one of the meshes another control-plane `namespace`")
+
     def check_gateways(self, mesh: MeshPlan, peerings: list[Peering]) -> None:
         """smcpSpec may add to the control plane, never replace what federation needs."""
         spec = mesh.smcp_spec
@@ -157,7 +177,7 @@ class FederationRules(Checker):
                 elif depth < len(keys) and not isinstance(value, dict):
                     if tuple(here) not in replaced:
                         replaced.add(tuple(here))
-                        self._smcp_error(mesh, "MG081", here, f"sets {{key}} to "
+                        self._smcp_error(mesh, "MG081", here, "sets {key} to "
                                          f"{_shown(value)}, which removes settings meshgen "
                                          f"generates under it ({'.'.join(keys)})",
                                          "leave the key out, or give it a mapping")
@@ -180,6 +200,11 @@ class FederationRules(Checker):
                                      "gateway names must be unique across additionalIngress "
                                      "and additionalEgress")
                 names.add(name)
+                for label_path in _paths_to(extra[name], FEDERATION_LABELS):
+                    self._smcp_error(mesh, "MG081", [*keys, *label_path],
+                                     "gives gateway \"" + name + "\" the label {last}",
+                                     "that label selects the pods of a federation gateway; "
+                                     "your gateway's pods would receive federation traffic")
 
     def _smcp_error(self, mesh: MeshPlan, code: str, keys: list[str], message: str,
                     hint: str) -> None:
@@ -190,8 +215,24 @@ class FederationRules(Checker):
                 layer = candidate
                 break
         owner = f'mesh "{mesh.name}"' if layer[0] == "meshes" else str(layer[0])
-        text = message.format(key=".".join(keys), last=f'"{keys[-1]}"')
+        # replace, not format: values and gateway names may hold braces
+        text = message.replace("{key}", ".".join(keys)).replace("{last}", f'"{keys[-1]}"')
         self.error(code, f"smcpSpec of {owner} {text}", (*layer, *keys), hint)
+
+
+def _paths_to(data: Any, keys: tuple[str, ...], path: tuple[str, ...] = ()
+              ) -> list[list[str]]:
+    """Every key path inside data that ends in one of keys."""
+    found: list[list[str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in keys:
+                found.append([*path, key])
+            found += _paths_to(value, keys, (*path, key))
+    elif isinstance(data, list):
+        for item in data:
+            found += _paths_to(item, keys, path)
+    return found
 
 
 def _shown(value: Any) -> str:

@@ -40,6 +40,7 @@ class Planner(MeshRules, FederationRules, ServiceRules):
                 peering = self.peering(meshes[local], meshes[peer], federation, path)
                 self.check_peering(peering)
                 by_pair[(local, peer)] = peering
+        self.check_service_exports([by_pair[k] for k in sorted(by_pair)])
         outgoing = peerings_by_local(by_pair.values())
         for mesh in ordered:
             self.check_gateways(mesh, outgoing.get(mesh.name, []))

@@ -25,6 +25,10 @@ class ServiceRules(Checker):
                            (*path, "mesh"), "add the mesh to a federation first")
                 continue
             targets = mesh.peers
+            if export.to == []:
+                self.error("MG070", f'export of mesh "{mesh.name}" has an empty `to`: it '
+                           "exports to no peer", (*path, "to"),
+                           "leave `to` out to export to every peer, or name the peers")
             if export.to is not None:
                 targets = []
                 for j, peer in enumerate(export.to):
@@ -85,14 +89,20 @@ class ServiceRules(Checker):
                     self.error("MG075", "`asLocal: true` needs a fixed `alias.namespace`",
                                (*rule_path, "asLocal"),
                                "name the local namespace the service merges into")
-                if not any(_patterns_meet((svc.namespace, svc.name), rule.exported_as)
-                           for rule in offered):
+                wanted = (svc.namespace, svc.name)
+                if not any(_provides(offered, k, wanted) for k in range(len(offered))):
                     seen = ", ".join(sorted({"/".join(r.exported_as) for r in offered}))
+                    shadow = _shadowing_rule(offered, wanted)
+                    hint = (f"{imp.from_} exports to {mesh.name}: {seen}" if seen else
+                            f'add an export from "{imp.from_}" to "{mesh.name}"; '
+                            "names here are as exported (after the export alias)")
+                    if shadow is not None:
+                        line = self.source.at(shadow.origin).line
+                        hint = (f"the first matching export rule wins: the rule at line {line} "
+                                f"exports {'/'.join(wanted)} as "
+                                f"{'/'.join(shadow.exported_as)}")
                     self.error("MG074", f'"{svc.namespace}/{svc.name}" is not exported by '
-                               f'"{imp.from_}" to "{mesh.name}"', rule_path,
-                               f"{imp.from_} exports to {mesh.name}: {seen}" if seen else
-                               f'add an export from "{imp.from_}" to "{mesh.name}"; '
-                               "names here are as exported (after the export alias)")
+                               f'"{imp.from_}" to "{mesh.name}"', rule_path, hint)
                 peering.imports.append(ImportRule(
                     namespace=svc.namespace, name=svc.name,
                     alias_namespace=alias.namespace if alias else None,
@@ -103,3 +113,41 @@ class ServiceRules(Checker):
 
 def _patterns_meet(wanted: tuple[str, str], offered: tuple[str, str]) -> bool:
     return all(a == "*" or b == "*" or a == b for a, b in zip(wanted, offered, strict=True))
+
+
+def _original(rule: ExportRule, wanted: tuple[str, str]) -> tuple[str, str]:
+    """The (namespace, name) before export of what rule would offer as wanted."""
+    namespace = rule.namespace if rule.alias_namespace not in (None, "*") or \
+        rule.namespace != "*" else wanted[0]
+    if rule.selector is not None or rule.alias_name in (None, "*"):
+        name = rule.name if rule.name not in (None, "*") else wanted[1]
+    else:
+        name = rule.name or "*"
+    return namespace, name
+
+
+def _covers(rule: ExportRule, service: tuple[str, str]) -> bool:
+    """Whether rule is sure to catch every service matching service (selector rules
+    depend on labels meshgen cannot see, so they never count as sure)."""
+    return rule.name is not None and rule.namespace in ("*", service[0]) and \
+        rule.name in ("*", service[1])
+
+
+def _provides(rules: list[ExportRule], k: int, wanted: tuple[str, str]) -> bool:
+    """Whether rule k can export something the peer sees as wanted: its exported name
+    meets it and no earlier rule catches the service first (first match wins)."""
+    rule = rules[k]
+    if not _patterns_meet(wanted, rule.exported_as):
+        return False
+    original = _original(rule, wanted)
+    return not any(_covers(earlier, original) for earlier in rules[:k])
+
+
+def _shadowing_rule(rules: list[ExportRule], wanted: tuple[str, str]) -> ExportRule | None:
+    """An earlier rule that catches wanted under its original name, if that is why no
+    rule provides it."""
+    for k, rule in enumerate(rules):
+        if _patterns_meet(wanted, rule.exported_as):
+            original = _original(rule, wanted)
+            return next((e for e in rules[:k] if _covers(e, original)), None)
+    return None

@@ -13,6 +13,8 @@ from ..source import PathKey, SourceFile
 DEFAULT_VERSION = "v2.6"
 FEDERATION_MIN_VERSION = (2, 1)
 MAX_MESH_NAME = 55  # "<mesh>-ingress" must stay a 63-character DNS label
+# the Service selector labels of the federation gateways; each must select one gateway
+FEDERATION_LABELS = ("federation.maistra.io/ingress-for", "federation.maistra.io/egress-for")
 GATEWAY_KINDS = ("additionalIngress", "additionalEgress")
 RESERVED_GATEWAYS = ("istio-ingressgateway", "istio-egressgateway")
 RESERVED_NAMESPACES = ("default", "kube", "openshift")
