@@ -10,6 +10,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from .source import Unreadable, read_capped
+
 EXPIRY_WARNING = datetime.timedelta(days=30)
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 
@@ -41,12 +43,10 @@ def read_root(path: Path, now: datetime.datetime | None = None) -> RootCertifica
     """Read a PEM file holding one or more CA certificates; refuse anything else."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_PEM_BYTES + 1)
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
+        raw = read_capped(path, MAX_PEM_BYTES)
+    except Unreadable as exc:
         raise CertificateProblem(
-            "MG051", f"cannot read root certificate {str(path)!r}: {reason}",
+            "MG051", f"cannot read root certificate {str(path)!r}: {exc}",
             "check the path (relative to fleet.yaml) or create the file",
         ) from None
     if len(raw) > MAX_PEM_BYTES:

@@ -64,16 +64,28 @@ class SourceFile:
         return self.keys.get(tuple(path)) or self.at(path)
 
 
+class Unreadable(Exception):
+    """An input file cannot be read; the message says why."""
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """At most limit + 1 bytes of an input file, so the caller can tell it is too large
+    without reading all of a huge one (or /dev/zero)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit + 1)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise Unreadable(getattr(exc, "strerror", None) or str(exc)) from None
+
+
 def load(path: Path, name: str | None = None) -> SourceFile:
     """Read and parse one YAML file; every failure is a located FleetError."""
     name = name or str(path)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
+        raw = read_capped(path, MAX_BYTES)
+    except Unreadable as exc:
         raise FleetError(
-            Problem("MG005", f"cannot read file: {reason}", Location(name, 1, 1),
+            Problem("MG005", f"cannot read file: {exc}", Location(name, 1, 1),
                     "check the path passed to meshgen")
         ) from None
     if len(raw) > MAX_BYTES:
@@ -139,8 +151,8 @@ class _Refused(Exception):
 class _Frame:
     path: PathKey
     container: dict[str, Any] | list[Any]
-    pending_key: str | None = None
-    pending_key_at: Location | None = None
+    # in a mapping: the key read last and where it stands, until its value arrives
+    pending: tuple[str, Location] | None = None
 
 
 class _Builder:
@@ -163,21 +175,24 @@ class _Builder:
 
     def feed(self, event: Any) -> None:
         if isinstance(event, ScalarEvent):
-            self.node(event, self.scalar(event))
+            self.check_node(event)
+            self.place(event, self.scalar(event))
         elif isinstance(event, MappingStartEvent):
-            self.node(event, {})
+            self.check_node(event)
+            self.place(event, {})
         elif isinstance(event, SequenceStartEvent):
-            self.node(event, [])
+            self.check_node(event)
+            self.place(event, [])
         elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
             self.stack.pop()
         elif isinstance(event, AliasEvent):
             # the anchor it names is reported; the alias is left unexpanded
-            self.node(event, None, anchor=None)
+            self.place(event, None)
         elif isinstance(event, DocumentStartEvent):
             self.documents += 1
 
-    def node(self, event: Any, value: Any, anchor: str | None = "") -> None:
-        anchor = getattr(event, "anchor", None) if anchor == "" else anchor
+    def check_node(self, event: Any) -> None:
+        anchor = event.anchor
         if anchor:
             again = " again" if anchor in self.anchors else ""
             self.anchors.add(anchor)
@@ -187,6 +202,9 @@ class _Builder:
         if tag not in _PLAIN_TAGS and not str(tag).startswith(_TAG):
             self.error(event, "MG001", f"YAML tag {tag} is not supported",
                        "remove the tag; fleet files hold plain mappings, lists and scalars")
+
+    def place(self, event: Any, value: Any) -> None:
+        """Put value where the parser is: document root, next list item, key or value."""
         here = _location(self.source.name, event.start_mark)
         if not self.stack:
             if self.documents == 1:
@@ -200,16 +218,15 @@ class _Builder:
             self.source.values[path] = here
             self.open(event, path, value)
             return
-        if frame.pending_key is None:
+        if frame.pending is None:
             self.key(frame, event, value, here)
             return
-        path = (*frame.path, frame.pending_key)
-        frame.container[frame.pending_key] = value
+        key, key_at = frame.pending
+        frame.pending = None
+        path = (*frame.path, key)
+        frame.container[key] = value
         self.source.values[path] = here
-        if frame.pending_key_at is not None:
-            self.source.keys[path] = frame.pending_key_at
-        frame.pending_key = None
-        frame.pending_key_at = None
+        self.source.keys[path] = key_at
         self.open(event, path, value)
 
     def key(self, frame: _Frame, event: Any, value: Any, here: Location) -> None:
@@ -224,9 +241,9 @@ class _Builder:
         if key in frame.container:
             self.error(event, "MG002", f'duplicate key "{key}"',
                        "each key may appear once per mapping; merge the two entries")
+            # keep both values apart; the error stops the run before the data is used
             key = f"\0duplicate:{key}:{here.line}:{here.column}"
-        frame.pending_key = key
-        frame.pending_key_at = here
+        frame.pending = (key, here)
 
     def open(self, event: Any, path: PathKey, value: Any) -> None:
         if not isinstance(event, (MappingStartEvent, SequenceStartEvent)):

@@ -40,8 +40,9 @@ class Planner(MeshRules, FederationRules, ServiceRules):
                 peering = self.peering(meshes[local], meshes[peer], federation, path)
                 self.check_peering(peering)
                 by_pair[(local, peer)] = peering
-        self.check_service_exports([by_pair[k] for k in sorted(by_pair)])
-        outgoing = peerings_by_local(by_pair.values())
+        peerings = [by_pair[k] for k in sorted(by_pair)]
+        self.check_service_exports(peerings)
+        outgoing = peerings_by_local(peerings)
         for mesh in ordered:
             self.check_gateways(mesh, outgoing.get(mesh.name, []))
         self.exports(meshes, by_pair)
@@ -50,7 +51,7 @@ class Planner(MeshRules, FederationRules, ServiceRules):
         return Plan(
             fleet_name=self.fleet.metadata.name, source=self.source,
             clusters=sorted(clusters.values(), key=lambda c: c.name), meshes=ordered,
-            peerings=[by_pair[k] for k in sorted(by_pair)],
+            peerings=peerings,
             warnings=self.problems.warnings,
         )
 
