@@ -130,6 +130,9 @@ def synthetic_fleet(size: int) -> Entry:
                         for i, group in enumerate(groups)],
         "exports": exports,
         "imports": imports,
+        "delivery": {"repoURL": "https://git.example.com/bench/fleet.git",
+                     "argocd": {}, "acm": {"namespace": "bench-hub", "gitopsCluster": True}},
+        "operators": {"install": True},
     }
 
 
@@ -248,8 +251,8 @@ def kustomize_seconds(out: Path, clusters: list[str]) -> tuple[float, int] | Non
 
 
 def object_paths(files: dict[str, bytes]) -> list[str]:
-    """Every object file: all files but each overlay's top-level kustomization.yaml."""
-    return [rel for rel in files if rel.split("/")[1:] != [KUSTOMIZATION]]
+    """Every object file: all files but the kustomizations (overlays and delivery)."""
+    return [rel for rel in files if not rel.endswith("/" + KUSTOMIZATION)]
 
 
 def load_objects(out: Path, paths: list[str]) -> list[tuple[str, Any]]:
@@ -290,7 +293,8 @@ def measure(size: int, work: Path, root_pem: str, runs: int) -> Result:
     log(f"  peak {peak:.1f} MiB (tracemalloc)")
     rewrites, rebuild_s = rebuild_rewrites(fleet, out)
     log(f"  no-change rebuild rewrote {rewrites} file(s) in {rebuild_s:.2f} s")
-    clusters = sorted({rel.split("/", 1)[0] for rel in files})
+    clusters = sorted(rel.split("/")[0] for rel in files
+                      if rel.count("/") == 1 and rel.endswith("/" + KUSTOMIZATION))
     kustomized = kustomize_seconds(out, clusters)
     if kustomized:
         log(f"  kustomize {kustomized[0]:.2f} s for {len(clusters)} overlays")

@@ -7,8 +7,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .deliver import render_delivery
 from .emit import emit
-from .errors import Problem
+from .errors import Problem, Severity
 from .model import Fleet, parse_fleet
 from .plan import Plan, build_plan
 from .render import render_plan
@@ -36,11 +37,44 @@ def source_name(fleet_path: Path, out: Path) -> str:
     return Path(os.path.relpath(fleet_path.resolve(), base)).as_posix()
 
 
+def repository_root(path: Path) -> Path | None:
+    """The nearest directory at or above path holding .git (a directory or a worktree file)."""
+    for candidate in (path, *path.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def delivery_path_problem(fleet: Fleet, plan: Plan, out: Path) -> Problem | None:
+    """A warning when delivery.path does not name the directory the overlays are written
+    to: every Application and Subscription would then look in the wrong place."""
+    if plan.delivery is None:
+        return None
+    resolved = out.resolve()
+    root = repository_root(resolved)
+    if root is None:
+        return None
+    actual = resolved.relative_to(root).as_posix() or "."
+    if actual == plan.delivery.path:
+        return None
+    written = fleet.delivery is not None and "path" in fleet.delivery.model_fields_set
+    where = plan.source.at(("delivery", "path")) if written else \
+        plan.source.key_at(("delivery",))
+    return Problem("MG106", f'delivery.path is "{plan.delivery.path}" but the overlays are '
+                   f'written to "{actual}" in the repository at {root}', where,
+                   f'set delivery.path to "{actual}" or build with --out <repo>/'
+                   f"{plan.delivery.path}", Severity.WARNING)
+
+
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
                   now: datetime.datetime | None = None) -> Build:
     source = load(fleet_path, str(fleet_path))
     fleet = parse_fleet(source)
     plan = build_plan(fleet, source, fleet_path.resolve().parent, now)
     documents = render_plan(plan, templates)
-    files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out))
+    bundles = render_delivery(plan, documents, templates)
+    files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out),
+                 bundles)
+    if warning := delivery_path_problem(fleet, plan, out):
+        plan.warnings.append(warning)
     return Build(fleet=fleet, plan=plan, files=files)

@@ -120,5 +120,6 @@ def validate(fleet: Path, crds: Path | None, templates: Path | None) -> None:
     if not report.ok:
         click.echo(f"{fleet}: {len(report.problems)} problem(s) in the built output", err=True)
         sys.exit(EXIT_FAILED)
-    click.echo(f"{fleet}: ok: {report.overlays} overlay(s), {report.objects} objects "
+    delivery = f", {report.delivery} delivery kustomization(s)" if report.delivery else ""
+    click.echo(f"{fleet}: ok: {report.overlays} overlay(s){delivery}, {report.objects} objects "
                f"(kustomize, yamllint{schema_note})")

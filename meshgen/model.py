@@ -126,6 +126,38 @@ LabelValue = Annotated[str, AfterValidator(_label_value)]
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 QualifiedKey = Annotated[str, AfterValidator(_qualified_key)]
 
+# https://, http://, ssh://, git:// URLs, or scp-like "user@host:path" as git accepts them
+GIT_URL = re.compile(r"^((https?|ssh|git)://[^\s/@]+(@[^\s/]+)?(/[^\s]*)?|[\w.-]+@[\w.-]+:[^\s]+)$")
+# a path inside the repository: relative, "/"-separated, no "." or ".." segments
+REPO_PATH = re.compile(r"^(?!/)(?:[A-Za-z0-9_][-A-Za-z0-9_.]*)(?:/[A-Za-z0-9_][-A-Za-z0-9_.]*)*$")
+GIT_REVISION = re.compile(r"^[^\s~^:?*\[\\]+$")
+
+
+def _git_url(value: str) -> str:
+    if not GIT_URL.match(value):
+        raise PydanticCustomError(
+            "git_url", '"{value}" is not a Git repository URL', {"value": value})
+    return value
+
+
+def _repo_path(value: str) -> str:
+    if (value != "." and not REPO_PATH.match(value)) or ".." in value.split("/"):
+        raise PydanticCustomError(
+            "repo_path", '"{value}" is not a path inside the repository', {"value": value})
+    return value
+
+
+def _git_revision(value: str) -> str:
+    if not GIT_REVISION.match(value):
+        raise PydanticCustomError(
+            "git_revision", '"{value}" is not a Git branch, tag or commit', {"value": value})
+    return value
+
+
+GitUrl = Annotated[str, AfterValidator(_git_url)]
+RepoPath = Annotated[str, AfterValidator(_repo_path)]
+GitRevision = Annotated[str, AfterValidator(_git_revision)]
+
 
 class Spec(BaseModel):
     model_config = ConfigDict(
@@ -232,6 +264,35 @@ class Import(Spec):
     services: list[ImportedService]
 
 
+class ArgoCD(Spec):
+    namespace: Name = "openshift-gitops"
+    project: Name | None = None
+    # the OpenShift GitOps ArgoCD resource that gets the health checks
+    instance: Name = "openshift-gitops"
+
+
+class ACM(Spec):
+    namespace: Name
+    cluster_set: Name = "default"
+    gitops_cluster: bool = False
+
+
+class Delivery(Spec):
+    repo_url: GitUrl = Field(alias="repoURL")
+    target_revision: GitRevision = "main"
+    path: RepoPath = "overlays"
+    argocd: ArgoCD | None = None
+    acm: ACM | None = None
+
+
+class Operators(Spec):
+    install: bool = False
+    channel: Annotated[str, Field(min_length=1, pattern=r"^[^\s]+$")] = "stable"
+    source: Name = "redhat-operators"
+    source_namespace: Name = "openshift-marketplace"
+    approval: Literal["Automatic", "Manual"] = "Automatic"
+
+
 class Fleet(Spec):
     api_version: Literal["meshgen.dev/v1alpha1"]
     kind: Literal["Fleet"]
@@ -243,6 +304,8 @@ class Fleet(Spec):
     federations: list[Federation] = Field(default_factory=list)
     exports: list[Export] = Field(default_factory=list)
     imports: list[Import] = Field(default_factory=list)
+    delivery: Delivery | None = None
+    operators: Operators = Field(default_factory=Operators)
 
 
 # --- pydantic errors -> located, coded problems -------------------------------------------
@@ -257,6 +320,10 @@ _CUSTOM_CODES = {
     "trust_domain": ("MG046", 'use a lowercase DNS name, e.g. "<mesh>.local"'),
     "label_value": ("MG012", "label values are at most 63 letters, digits, '-', '_' or '.', "
                              "starting and ending with a letter or digit"),
+    "git_url": ("MG101", "write the URL Argo CD and ACM clone, e.g. "
+                         '"https://git.example.com/platform/fleet.git"'),
+    "repo_path": ("MG101", 'a relative path inside the repository, e.g. "overlays"'),
+    "git_revision": ("MG101", 'a branch, tag or commit, e.g. "main"'),
     "qualified_name": ("MG012", 'keys are "name" or "prefix/name", e.g. '
                                 '"topology.kubernetes.io/region"'),
 }

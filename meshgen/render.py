@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 
 from .errors import FleetError, Location, Problem
+from .ordering import order
 from .plan import MeshPlan, Peering, Plan, deep_merge
 from .source import loads
 
@@ -33,6 +34,18 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "exportedserviceset.yaml.j2": ("federation.maistra.io/v1", "ExportedServiceSet"),
     "importedserviceset.yaml.j2": ("federation.maistra.io/v1", "ImportedServiceSet"),
     "serviceexport.yaml.j2": ("multicluster.x-k8s.io/v1alpha1", "ServiceExport"),
+    "subscription.yaml.j2": ("operators.coreos.com/v1alpha1", "Subscription"),
+    "delivery/appproject.yaml.j2": ("argoproj.io/v1alpha1", "AppProject"),
+    "delivery/applicationset.yaml.j2": ("argoproj.io/v1alpha1", "ApplicationSet"),
+    "delivery/argocd-cm.yaml.j2": ("v1", "ConfigMap"),
+    "delivery/argocd.yaml.j2": ("argoproj.io/v1beta1", "ArgoCD"),
+    "delivery/channel.yaml.j2": ("apps.open-cluster-management.io/v1", "Channel"),
+    "delivery/gitopscluster.yaml.j2": ("apps.open-cluster-management.io/v1beta1",
+                                       "GitOpsCluster"),
+    "delivery/managedclustersetbinding.yaml.j2": ("cluster.open-cluster-management.io/v1beta2",
+                                                  "ManagedClusterSetBinding"),
+    "delivery/placement.yaml.j2": ("cluster.open-cluster-management.io/v1beta1", "Placement"),
+    "delivery/subscription.yaml.j2": ("apps.open-cluster-management.io/v1", "Subscription"),
 }
 
 
@@ -164,6 +177,10 @@ def render_plan(plan: Plan, templates: Path | None = None) -> list[Document]:
         for namespace in namespaces:
             documents.append(Document(cluster.name, renderer.render(
                 "namespace.yaml.j2", namespace, None, name=namespace)))
+        for operator in plan.operators.get(cluster.name, []):
+            documents.append(Document(cluster.name, renderer.render(
+                "subscription.yaml.j2", operator.package, operator.namespace,
+                operator=operator)))
         for mesh in meshes:
             peerings = plan.peerings_of(mesh)
             documents.append(Document(cluster.name, _control_plane(renderer, mesh, peerings)))
@@ -172,6 +189,7 @@ def render_plan(plan: Plan, templates: Path | None = None) -> list[Document]:
             for peering in peerings:
                 documents.extend(Document(cluster.name, obj)
                                  for obj in _peering_objects(renderer, peering))
+    order(documents, plan)
     return documents
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +66,7 @@ class Report:
     problems: list[str] = field(default_factory=list)
     objects: int = 0
     overlays: int = 0
+    delivery: int = 0
 
     @property
     def ok(self) -> bool:
@@ -77,8 +80,11 @@ def strict_schema(schema: Any) -> Any:
         return [strict_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
+    # "description" is dropped where it annotates a schema (a string), not where it is
+    # the name of a field (a schema, inside "properties")
     result = {k: strict_schema(v) for k, v in schema.items()
-              if k not in ("description", "x-kubernetes-int-or-string")}
+              if k != "x-kubernetes-int-or-string"
+              and not (k == "description" and isinstance(v, str))}
     if schema.get("x-kubernetes-int-or-string"):
         result.pop("type", None)
         result["anyOf"] = [{"type": "integer"}, {"type": "string"}]
@@ -148,27 +154,78 @@ def _describe(obj: dict[str, Any]) -> str:
     return f"{obj.get('kind')} {ns}{meta.get('name')}"
 
 
+def kustomization_dirs(files: dict[str, bytes]) -> list[str]:
+    return sorted(rel.rpartition("/")[0] for rel in files
+                  if rel.rpartition("/")[2] == "kustomization.yaml")
+
+
+def _owner(rel: str, roots: list[str]) -> str | None:
+    """The kustomization directory nearest above a file."""
+    parts = rel.split("/")[:-1]
+    while parts:
+        candidate = "/".join(parts)
+        if candidate in roots:
+            return candidate
+        parts.pop()
+    return None
+
+
+def _is_component(data: bytes) -> bool:
+    docs = [d for d in yaml.load_all(data, Loader=SafeLoader) if d]
+    return bool(docs) and docs[0].get("kind") == "Component"
+
+
+def build_component(out: Path, directory: str) -> str:
+    """Apply a component to stand-ins of the objects it patches (identity only), the way
+    a user's own kustomization would include it."""
+    root = out / directory
+    index = yaml.load((root / "kustomization.yaml").read_bytes(), Loader=SafeLoader)
+    stubs = []
+    for patch in index.get("patches", []):
+        target = yaml.load((root / patch["path"]).read_bytes(), Loader=SafeLoader)
+        meta = target["metadata"]
+        stubs.append({"apiVersion": target["apiVersion"], "kind": target["kind"],
+                      "metadata": {k: meta[k] for k in ("name", "namespace") if k in meta}})
+    with tempfile.TemporaryDirectory(prefix="meshgen-component-") as tmp:
+        harness = Path(tmp)
+        (harness / "targets.yaml").write_text(yaml.safe_dump_all(stubs))
+        relative = Path(os.path.relpath(root.resolve(), harness.resolve())).as_posix()
+        (harness / "kustomization.yaml").write_text(yaml.safe_dump(
+            {"resources": ["targets.yaml"], "components": [relative]}))
+        return kustomize.build(harness)
+
+
 def verify_tree(out: Path, files: dict[str, bytes], schemas: SchemaSet | None) -> Report:
-    """kustomize-build every cluster overlay in out, lint every file, check every object."""
+    """kustomize-build every kustomization in out (each cluster overlay, each delivery
+    directory, each component applied to stand-ins), lint every file, check every object."""
     report = Report()
     report.problems.extend(lint(files))
-    clusters = sorted({rel.split("/", 1)[0] for rel in files})
-    for cluster in clusters:
-        report.overlays += 1
-        expected = sum(1 for rel in files
-                       if rel.startswith(f"{cluster}/") and not rel.endswith("/kustomization.yaml"))
+    roots = kustomization_dirs(files)
+    expected: dict[str, int] = dict.fromkeys(roots, 0)
+    for rel in files:
+        owner = _owner(rel, roots)
+        if owner is not None and not rel.endswith("/kustomization.yaml"):
+            expected[owner] += 1
+    for root in roots:
+        if "/" in root:
+            report.delivery += 1
+        else:
+            report.overlays += 1
         try:
-            built = [d for d in yaml.load_all(kustomize.build(out / cluster), Loader=SafeLoader)
-                     if d]
+            if _is_component(files[f"{root}/kustomization.yaml"]):
+                stream = build_component(out, root)
+            else:
+                stream = kustomize.build(out / root)
         except kustomize.KustomizeFailed as exc:
-            report.problems.append(f"{cluster}: {exc}")
+            report.problems.append(f"{root}: {exc}")
             continue
-        if len(built) != expected:
-            report.problems.append(f"{cluster}: kustomize built {len(built)} objects, the "
-                                   f"overlay has {expected} files")
+        built = [d for d in yaml.load_all(stream, Loader=SafeLoader) if d]
+        if len(built) != expected[root]:
+            report.problems.append(f"{root}: kustomize built {len(built)} objects, the "
+                                   f"directory has {expected[root]} files")
         for obj in built:
             report.objects += 1
             if schemas is not None:
-                report.problems.extend(f"{cluster}: {_describe(obj)}: {message}"
+                report.problems.extend(f"{root}: {_describe(obj)}: {message}"
                                        for message in schemas.errors(obj))
     return report

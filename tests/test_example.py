@@ -50,7 +50,9 @@ def test_every_overlay_builds_with_real_kustomize_and_passes_crds(
     report = verify_tree(EXAMPLE_OVERLAYS, example.files, schemas)
     assert report.problems == []
     assert report.overlays == 3
-    assert report.objects == len(example.files) - 3
+    assert report.delivery == 4
+    kustomizations = [rel for rel in example.files if rel.endswith("/kustomization.yaml")]
+    assert report.objects == len(example.files) - len(kustomizations)
 
 
 def test_crd_validation_catches_a_typo(example: Build, schemas: SchemaSet) -> None:

@@ -3,7 +3,16 @@ from __future__ import annotations
 import pytest
 
 from meshgen.errors import FleetError
-from meshgen.model import Fleet, MeshSettings, field_names, parse_fleet
+from meshgen.model import (
+    ACM,
+    ArgoCD,
+    Delivery,
+    Fleet,
+    MeshSettings,
+    Operators,
+    field_names,
+    parse_fleet,
+)
 from meshgen.source import loads
 
 HEAD = "apiVersion: meshgen.dev/v1alpha1\nkind: Fleet\nmetadata: {name: f}\n"
@@ -70,6 +79,10 @@ def test_wrong_api_version_and_kind() -> None:
 def test_field_names_are_the_documented_camel_case_names() -> None:
     assert set(field_names(Fleet)) == {"apiVersion", "kind", "metadata", "defaults", "clusters",
                                        "meshes", "meshTemplates", "federations", "exports",
-                                       "imports"}
+                                       "imports", "delivery", "operators"}
+    assert set(field_names(Delivery)) == {"repoURL", "targetRevision", "path", "argocd", "acm"}
+    assert {"namespace", "clusterSet", "gitopsCluster"} <= set(field_names(ACM))
+    assert {"namespace", "project"} <= set(field_names(ArgoCD))
+    assert {"install", "channel", "source"} <= set(field_names(Operators))
     assert "controlPlaneName" in field_names(MeshSettings)
     assert "smcpSpec" in field_names(MeshSettings)

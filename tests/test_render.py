@@ -30,7 +30,9 @@ federations:
 
 
 def test_every_template_is_bundled() -> None:
-    assert sorted(p.name for p in bundled_templates().glob("*.yaml.j2")) == sorted(TEMPLATES)
+    root = bundled_templates()
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.yaml.j2")) == \
+        sorted(TEMPLATES)
 
 
 def test_smcp_spec_is_deep_merged(write_fleet: FleetWriter, tmp_path: Path) -> None:

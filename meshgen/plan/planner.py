@@ -7,13 +7,14 @@ from pathlib import Path
 
 from .. import model
 from ..source import SourceFile
+from .delivery import DeliveryRules
 from .federation import FederationRules
 from .meshes import MeshRules
 from .services import ServiceRules
 from .types import MeshPlan, Peering, Plan, peerings_by_local
 
 
-class Planner(MeshRules, FederationRules, ServiceRules):
+class Planner(MeshRules, FederationRules, ServiceRules, DeliveryRules):
     # the whole plan ---------------------------------------------------------------------------
 
     def plan(self) -> Plan:
@@ -47,12 +48,21 @@ class Planner(MeshRules, FederationRules, ServiceRules):
             self.check_gateways(mesh, outgoing.get(mesh.name, []))
         self.exports(meshes, by_pair)
         self.imports(meshes, by_pair)
+        sorted_clusters = sorted(clusters.values(), key=lambda c: c.name)
+        delivery = self.delivery(sorted_clusters)
+        on_cluster: dict[str, list[MeshPlan]] = {}
+        for mesh in ordered:
+            on_cluster.setdefault(mesh.cluster.name, []).append(mesh)
+        operators = {c.name: self.operators_for(on_cluster.get(c.name, []))
+                     for c in sorted_clusters}
         self.problems.raise_if_errors()
         return Plan(
             fleet_name=self.fleet.metadata.name, source=self.source,
-            clusters=sorted(clusters.values(), key=lambda c: c.name), meshes=ordered,
+            clusters=sorted_clusters, meshes=ordered,
             peerings=peerings,
             warnings=self.problems.warnings,
+            delivery=delivery,
+            operators={c: subs for c, subs in operators.items() if subs},
         )
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..certs import RootCertificate
 from ..errors import Problem
 from ..source import PathKey, SourceFile
+
+if TYPE_CHECKING:
+    from .delivery import DeliveryPlan, OperatorSubscription
 
 DEFAULT_VERSION = "v2.6"
 FEDERATION_MIN_VERSION = (2, 1)
@@ -164,6 +167,9 @@ class Plan:
     meshes: list[MeshPlan]
     peerings: list[Peering]
     warnings: list[Problem] = field(default_factory=list)
+    delivery: DeliveryPlan | None = None
+    # cluster -> the operator Subscriptions its overlay installs first
+    operators: dict[str, list[OperatorSubscription]] = field(default_factory=dict)
     _by_cluster: dict[str, list[MeshPlan]] = field(default_factory=dict, init=False, repr=False)
     _by_local: dict[str, list[Peering]] = field(default_factory=dict, init=False, repr=False)
 
@@ -177,6 +183,9 @@ class Plan:
 
     def peerings_of(self, mesh: MeshPlan) -> list[Peering]:
         return list(self._by_local.get(mesh.name, []))
+
+    def member_namespaces(self, cluster: str) -> set[str]:
+        return {ns for mesh in self._by_cluster.get(cluster, []) for ns in mesh.members}
 
     def mesh(self, name: str) -> MeshPlan:
         return next(m for m in self.meshes if m.name == name)

@@ -1,0 +1,132 @@
+"""Plan -> the hub-side objects that deliver the overlays: an Argo CD AppProject and
+ApplicationSet with health checks, and the ACM Channel, Placements and Subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .errors import FleetError, Location, Problem
+from .ordering import api_group
+from .plan import Plan
+from .plan.delivery import DELIVERY_DIR, DeliveryPlan
+from .render import Document, Renderer
+
+# Go-template references the ApplicationSet's list generator fills in per element
+GO_TEMPLATE = {"cluster": "{{.cluster}}", "path": "{{.path}}"}
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    group: str
+    kind: str
+    script: str
+
+    @property
+    def key(self) -> str:
+        """The check's name in argocd-cm: resource.customizations.health.<group>_<kind>."""
+        return f"{self.group}_{self.kind}"
+
+
+# (group, kind, Lua file under templates/health/)
+HEALTH_CHECKS = (
+    ("maistra.io", "ServiceMeshControlPlane", "servicemeshcontrolplane.lua"),
+    ("maistra.io", "ServiceMeshMemberRoll", "servicemeshmemberroll.lua"),
+    ("federation.maistra.io", "ServiceMeshPeer", "servicemeshpeer.lua"),
+)
+
+
+@dataclass
+class Bundle:
+    """One directory of delivery objects with its own kustomization. A component holds
+    patches of objects that live elsewhere (the Argo CD configuration)."""
+
+    directory: str
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    component: bool = False
+
+
+def health_checks(renderer: Renderer) -> list[HealthCheck]:
+    checks = []
+    for group, kind, file_name in HEALTH_CHECKS:
+        name = f"health/{file_name}"
+        try:
+            script, _, _ = renderer.env.loader.get_source(renderer.env, name)  # type: ignore[union-attr]
+        except jinja2.TemplateNotFound:
+            raise FleetError(Problem("MG091", f"health check {name} not found",
+                                     Location(name), "restore the bundled templates")) from None
+        checks.append(HealthCheck(group, kind, script))
+    return checks
+
+
+def namespaced_kinds(documents: Iterable[Document]) -> list[tuple[str, str]]:
+    """(group, kind) of every namespaced object the overlays hold: what the AppProject
+    lets the Applications write."""
+    return sorted({(api_group(str(d.obj["apiVersion"])), d.kind)
+                   for d in documents if d.namespace is not None})
+
+
+def render_delivery(plan: Plan, documents: list[Document],
+                    templates: Path | None = None) -> list[Bundle]:
+    delivery = plan.delivery
+    if delivery is None:
+        return []
+    renderer = Renderer(plan.fleet_name, templates)
+    bundles = []
+    if delivery.argocd is not None:
+        bundles.extend(_argocd(renderer, delivery, namespaced_kinds(documents)))
+    if delivery.acm is not None:
+        bundles.append(_acm(renderer, delivery))
+    return bundles
+
+
+def _argocd(renderer: Renderer, delivery: DeliveryPlan,
+            kinds: list[tuple[str, str]]) -> list[Bundle]:
+    argocd = delivery.argocd
+    assert argocd is not None
+    context = {"delivery": delivery, "argocd": argocd}
+    apps = Bundle(f"{DELIVERY_DIR}/argocd", [
+        renderer.render("delivery/appproject.yaml.j2", argocd.project, argocd.namespace,
+                        namespaced_kinds=kinds, **context),
+        renderer.render("delivery/applicationset.yaml.j2", argocd.application_set,
+                        argocd.namespace, go=GO_TEMPLATE, **context),
+    ])
+    checks = health_checks(renderer)
+    configmap = Bundle(f"{DELIVERY_DIR}/argocd/health/argocd-cm", [
+        renderer.render("delivery/argocd-cm.yaml.j2", "argocd-cm", argocd.namespace,
+                        checks=checks, **context)], component=True)
+    operator = Bundle(f"{DELIVERY_DIR}/argocd/health/openshift-gitops", [
+        renderer.render("delivery/argocd.yaml.j2", argocd.instance, argocd.namespace,
+                        checks=checks, **context)], component=True)
+    return [apps, configmap, operator]
+
+
+def _acm(renderer: Renderer, delivery: DeliveryPlan) -> Bundle:
+    acm = delivery.acm
+    assert acm is not None
+    context = {"delivery": delivery, "acm": acm}
+    bundle = Bundle(f"{DELIVERY_DIR}/acm", [
+        renderer.render("namespace.yaml.j2", acm.namespace, None, name=acm.namespace),
+        renderer.render("delivery/channel.yaml.j2", acm.channel, acm.namespace, **context),
+        renderer.render("delivery/managedclustersetbinding.yaml.j2", acm.cluster_set,
+                        acm.namespace, **context),
+    ])
+    for cluster in delivery.clusters:
+        bundle.objects.append(renderer.render(
+            "delivery/placement.yaml.j2", cluster, acm.namespace, name=cluster,
+            clusters=[cluster], **context))
+        bundle.objects.append(renderer.render(
+            "delivery/subscription.yaml.j2", cluster, acm.namespace, cluster=cluster,
+            **context))
+    if acm.gitops_cluster:
+        name = acm.channel  # the fleet's name
+        bundle.objects.append(renderer.render(
+            "delivery/placement.yaml.j2", name, acm.namespace, name=name,
+            clusters=list(delivery.clusters), **context))
+        bundle.objects.append(renderer.render(
+            "delivery/gitopscluster.yaml.j2", name, acm.namespace, name=name, **context))
+    return bundle
