@@ -13,7 +13,7 @@ import jinja2
 from .errors import FleetError, Location, Problem
 from .ordering import api_group
 from .plan import Plan
-from .plan.delivery import DELIVERY_DIR, DeliveryPlan
+from .plan.delivery import DELIVERY_DIR, ACMTarget, ArgoCDTarget, DeliveryPlan
 from .render import Document, Renderer
 
 # Go-template references the ApplicationSet's list generator fills in per element
@@ -78,16 +78,15 @@ def render_delivery(plan: Plan, documents: list[Document],
     renderer = Renderer(plan.fleet_name, templates)
     bundles = []
     if delivery.argocd is not None:
-        bundles.extend(_argocd(renderer, delivery, namespaced_kinds(documents)))
+        bundles.extend(_argocd(renderer, delivery, delivery.argocd,
+                               namespaced_kinds(documents)))
     if delivery.acm is not None:
-        bundles.append(_acm(renderer, delivery))
+        bundles.append(_acm(renderer, delivery, delivery.acm))
     return bundles
 
 
-def _argocd(renderer: Renderer, delivery: DeliveryPlan,
+def _argocd(renderer: Renderer, delivery: DeliveryPlan, argocd: ArgoCDTarget,
             kinds: list[tuple[str, str]]) -> list[Bundle]:
-    argocd = delivery.argocd
-    assert argocd is not None
     context = {"delivery": delivery, "argocd": argocd}
     apps = Bundle(f"{DELIVERY_DIR}/argocd", [
         renderer.render("delivery/appproject.yaml.j2", argocd.project, argocd.namespace,
@@ -105,9 +104,7 @@ def _argocd(renderer: Renderer, delivery: DeliveryPlan,
     return [apps, configmap, operator]
 
 
-def _acm(renderer: Renderer, delivery: DeliveryPlan) -> Bundle:
-    acm = delivery.acm
-    assert acm is not None
+def _acm(renderer: Renderer, delivery: DeliveryPlan, acm: ACMTarget) -> Bundle:
     context = {"delivery": delivery, "acm": acm}
     bundle = Bundle(f"{DELIVERY_DIR}/acm", [
         renderer.render("namespace.yaml.j2", acm.namespace, None, name=acm.namespace),
