@@ -125,7 +125,9 @@ def _peer_section(plan: Plan, peering: Peering) -> Section:
     if peer.cluster.name == local.cluster.name:
         address_from, how = federation, "same cluster"
     else:
-        address_from = at((*peer.cluster.origin, "ingress"))
+        # the setting that makes the address: a LoadBalancer's domain, or Submariner
+        setting = "domain" if peer.cluster.ingress_type == "LoadBalancer" else "type"
+        address_from = at((*peer.cluster.origin, "ingress", setting))
         how = f"cluster {peer.cluster.name} ingress {peer.cluster.ingress_type}"
     section = Section("peer", peer.name, federation)
     section.facts = [
