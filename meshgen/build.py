@@ -66,6 +66,12 @@ def delivery_path_problem(fleet: Fleet, plan: Plan, out: Path) -> Problem | None
                    f"{plan.delivery.path}", Severity.WARNING)
 
 
+def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None) -> Plan:
+    """The front end and the middle only: for commands that read the Plan, not the objects."""
+    source = load(fleet_path, str(fleet_path))
+    return build_plan(parse_fleet(source), source, fleet_path.resolve().parent, now)
+
+
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
                   now: datetime.datetime | None = None) -> Build:
     source = load(fleet_path, str(fleet_path))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 import tempfile
 from collections.abc import Callable
 from functools import wraps
@@ -13,39 +12,32 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__, output
-from .build import DEFAULT_FLEET, DEFAULT_OUT, Build, compile_fleet
-from .errors import FleetError, Problems, format_problems
-from .kustomize import KustomizeNotFound
+from .build import DEFAULT_FLEET, DEFAULT_OUT, Build, compile_fleet, plan_fleet
+from .diff import compare, format_markdown, format_text, read_tree
+from .errors import Location, Problem, escape_data
+from .explain import FORMATS as EXPLAIN_FORMATS
+from .explain import explain as explain_mesh
+from .explain import format_text as format_explanation
+from .gitrev import files_at_revision
+from .graph import FORMATS as GRAPH_FORMATS
+from .graph import draw
+from .report import EXIT_FAILED, EXIT_OK, PROBLEM_FORMATS, Exit, Reporter
+from .scaffold import scaffold
+from .schema import schema_text
 from .verify import SchemaSet, verify_tree
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _handle_errors(func: F) -> F:
+def _reported(func: F) -> F:
+    """Give the command a Reporter for its --format (text when it has none), which prints
+    its problems, maps bad input to exit 2 and never lets a traceback through for it."""
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FleetError as exc:
-            click.echo(format_problems(exc.problems), err=True)
-            sys.exit(EXIT_USAGE)
-        except output.OutputError as exc:
-            click.echo(f"error[MG093]: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
-        except KustomizeNotFound as exc:
-            click.echo(f"error[MG094]: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
+        with Reporter(kwargs.pop("fmt", "text")) as report:
+            return func(*args, report=report, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def _print_warnings(build: Build) -> None:
-    if build.warnings:
-        problems = Problems()
-        problems.extend(build.warnings)
-        click.echo(format_problems(problems), err=True)
 
 
 fleet_argument = click.argument(
@@ -53,6 +45,18 @@ fleet_argument = click.argument(
 templates_option = click.option(
     "--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Directory whose templates override the bundled ones, file by file.")
+out_option = click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), default=str(DEFAULT_OUT),
+    show_default=True, help="Output directory.")
+
+
+def format_option(*choices: str, help: str = "How problems are printed.") -> Callable[[F], F]:
+    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                        show_default=True, help=help)
+
+
+problem_format = format_option(*PROBLEM_FORMATS, help="How problems are printed: text, a "
+                               "JSON list, or GitHub workflow annotations.")
 
 
 @click.group()
@@ -63,39 +67,50 @@ def main() -> None:
 
 @main.command()
 @fleet_argument
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              default=str(DEFAULT_OUT), show_default=True, help="Output directory.")
+@out_option
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 when the tree on disk differs from the build.")
 @templates_option
-@_handle_errors
-def build(fleet: Path, out: Path, check: bool, templates: Path | None) -> None:
+@problem_format
+@_reported
+def build(fleet: Path, out: Path, check: bool, templates: Path | None, report: Reporter) -> None:
     """Build one Kustomize overlay per cluster from FLEET (default fleet/fleet.yaml)."""
     result = compile_fleet(fleet, out, templates)
-    _print_warnings(result)
+    report.add(result.warnings)
     if check:
-        sys.exit(_check(fleet, out, templates, result))
+        raise Exit(_check(fleet, out, templates, result, report))
     diff = output.write_tree(out, result.files)
-    click.echo(f"{out}: {len(result.files)} files for {len(result.plan.clusters)} cluster(s); "
+    report.say(f"{out}: {len(result.files)} files for {len(result.plan.clusters)} cluster(s); "
                f"{len(diff.added)} added, {len(diff.modified)} updated, "
                f"{len(diff.stale)} removed, {len(diff.unchanged)} unchanged")
 
 
-def _check(fleet: Path, out: Path, templates: Path | None, result: Build) -> int:
+def _check(fleet: Path, out: Path, templates: Path | None, result: Build,
+           report: Reporter) -> int:
     diff = output.compare(out, result.files)
     if not diff.changed and not output.pending(out):
-        click.echo(f"{out} is up to date ({len(result.files)} files)")
+        report.say(f"{out} is up to date ({len(result.files)} files)")
         return EXIT_OK
-    for label, paths in (("modified", diff.modified), ("missing", diff.added),
-                         ("stale", diff.stale)):
-        for rel in paths:
-            click.echo(f"{label}: {out / rel}")
-    if output.pending(out):
-        click.echo(f"interrupted: {out / output.JOURNAL} records an unfinished build")
     command = ["meshgen", "build", str(fleet), "--out", str(out)]
     if templates:
         command += ["--templates", str(templates)]
-    click.echo(f"{out} is out of date; to fix it run: {shlex.join(command)}")
+    fix = f"run: {shlex.join(command)}"
+    for label, paths in (("modified", diff.modified), ("missing", diff.added),
+                         ("stale", diff.stale)):
+        for rel in paths:
+            if report.fmt == "text":
+                click.echo(f"{label}: {out / rel}")
+            else:
+                report.add([Problem("MG110", f"generated file is {label}: {out / rel}",
+                                    Location(str(out / rel), 0, 0), fix)])
+    if output.pending(out):
+        message = f"interrupted: {out / output.JOURNAL} records an unfinished build"
+        if report.fmt == "text":
+            click.echo(message)
+        else:
+            report.add([Problem("MG110", message, Location(str(out / output.JOURNAL), 0, 0),
+                                fix)])
+    report.say(f"{out} is out of date; to fix it {fix}")
     return EXIT_FAILED
 
 
@@ -104,22 +119,130 @@ def _check(fleet: Path, out: Path, templates: Path | None, result: Build) -> int
 @click.option("--crds", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Directory of CustomResourceDefinitions to validate every object against.")
 @templates_option
-@_handle_errors
-def validate(fleet: Path, crds: Path | None, templates: Path | None) -> None:
+@problem_format
+@_reported
+def validate(fleet: Path, crds: Path | None, templates: Path | None, report: Reporter) -> None:
     """Check FLEET, then build it in a temporary directory and verify the result
     with kustomize, yamllint and (with --crds) the CRD schemas."""
     with tempfile.TemporaryDirectory(prefix="meshgen-validate-") as tmp:
         out = Path(tmp) / "overlays"
         result = compile_fleet(fleet, out, templates)
-        _print_warnings(result)
+        report.add(result.warnings)
         output.write_tree(out, result.files)
-        report = verify_tree(out, result.files, SchemaSet(crds) if crds else None)
-    for problem in report.problems:
-        click.echo(problem, err=True)
+        verified = verify_tree(out, result.files, SchemaSet(crds) if crds else None)
+    if report.fmt == "text":
+        for problem in verified.problems:
+            click.echo(problem, err=True)
+    else:
+        report.add(Problem("MG111", message, Location(str(fleet), 0, 0),
+                           "fix the setting (such as smcpSpec) or the --templates override "
+                           "that produces this object") for message in verified.problems)
     schema_note = f", CRD schemas from {crds}" if crds else ""
-    if not report.ok:
-        click.echo(f"{fleet}: {len(report.problems)} problem(s) in the built output", err=True)
-        sys.exit(EXIT_FAILED)
-    delivery = f", {report.delivery} delivery kustomization(s)" if report.delivery else ""
-    click.echo(f"{fleet}: ok: {report.overlays} overlay(s){delivery}, {report.objects} objects "
+    if not verified.ok:
+        click.echo(f"{fleet}: {len(verified.problems)} problem(s) in the built output", err=True)
+        raise Exit(EXIT_FAILED)
+    delivery = f", {verified.delivery} delivery kustomization(s)" if verified.delivery else ""
+    report.say(f"{fleet}: ok: {verified.overlays} overlay(s){delivery}, {verified.objects} objects "
                f"(kustomize, yamllint{schema_note})")
+
+
+@main.command()
+@fleet_argument
+@out_option
+@click.option("--against", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Compare with the generated files in this directory instead of --out.")
+@click.option("--git", "revision", metavar="REV",
+              help="Compare with FLEET as committed at REV (built in a temporary directory; "
+                   "the work tree is not touched).")
+@templates_option
+@click.option("--exit-code", is_flag=True, help="Exit 1 when there are changes.")
+@format_option("text", "markdown", "json", "github",
+               help="text or markdown (a pull-request comment) for people; json for programs; "
+                    "github: problems as annotations, the diff as text.")
+@_reported
+def diff(fleet: Path, out: Path, against: Path | None, revision: str | None,
+         templates: Path | None, exit_code: bool, report: Reporter) -> None:
+    """Show what FLEET changes in the generated objects: a summary per cluster and kind,
+    then a diff per object. Compares with the files in --out (what `meshgen build` would
+    change) unless --against or --git says otherwise."""
+    if against is not None and revision is not None:
+        raise click.UsageError("--against and --git exclude each other")
+    result = compile_fleet(fleet, out, templates)
+    report.add(result.warnings)
+    if revision is not None:
+        before, label = files_at_revision(fleet, revision, templates), f"{fleet} at {revision}"
+    else:
+        directory = against if against is not None else out
+        before, label = read_tree(directory), str(directory)
+    changes = compare(before, result.files)
+    after = f"{fleet} (work tree)" if revision is not None else str(fleet)
+    fmt = report.requested
+    if fmt == "json":
+        report.result = {"before": label, "after": after, **changes.as_dict()}
+    elif fmt == "markdown":
+        click.echo(format_markdown(changes, label, after), nl=False)
+    else:
+        if fmt == "github" and changes:
+            for target in changes.targets():
+                report.say(f"::notice title=meshgen diff::{escape_data(target)}: "
+                           f"{escape_data(changes.summary(target))}")
+        click.echo(format_text(changes, label, after))
+    raise Exit(EXIT_FAILED if exit_code and changes else EXIT_OK)
+
+
+@main.command()
+@fleet_argument
+@format_option(*GRAPH_FORMATS, help="mermaid (renders on GitHub) or dot (Graphviz).")
+@_reported
+def graph(fleet: Path, report: Reporter) -> None:
+    """Draw the federation graph of FLEET: meshes grouped by cluster, one edge per
+    federated pair, labelled with the services exported and imported across it."""
+    plan = plan_fleet(fleet)
+    report.add(plan.warnings)
+    click.echo(draw(plan, report.requested), nl=False)
+
+
+@main.command()
+@click.argument("mesh")
+@fleet_argument
+@format_option(*EXPLAIN_FORMATS, help="text for people, json for programs.")
+@_reported
+def explain(mesh: str, fleet: Path, report: Reporter) -> None:
+    """Show what meshgen resolved for MESH of FLEET: peers, gateways, addresses, trust
+    domains and the hostnames of imported services, each with its fleet.yaml line."""
+    plan = plan_fleet(fleet)
+    report.add(plan.warnings)
+    explanation = explain_mesh(plan, mesh)
+    if report.fmt == "json":
+        report.result = explanation.as_dict()
+    else:
+        click.echo(format_explanation(explanation), nl=False)
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the schema to this file instead of standard output.")
+@_reported
+def schema(out: Path | None, report: Reporter) -> None:
+    """Print the JSON Schema of fleet.yaml (for editors; regenerate the committed copy
+    with `meshgen schema --out schema/fleet.schema.json`)."""
+    text = schema_text()
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    if not out.exists() or out.read_text(encoding="utf-8") != text:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    report.say(f"{out}: JSON Schema of fleet.yaml written")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=".")
+@_reported
+def init(directory: Path, report: Reporter) -> None:
+    """Start a fleet repository in DIRECTORY (default: here): fleet/fleet.yaml with one
+    cluster and one mesh, its JSON Schema, .gitignore, a GitHub workflow and a pre-commit
+    config. Never overwrites a file."""
+    for path in scaffold(directory):
+        report.say(f"wrote {path}")
+    report.say(f"next: cd {shlex.quote(str(directory))} && meshgen build")

@@ -104,27 +104,52 @@ class FleetError(Exception):
         super().__init__("\n".join(p.format_text() for p in problems))
 
 
+def escape_data(value: str) -> str:
+    """A GitHub workflow command's message: %, CR and LF are percent-encoded."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    """A GitHub workflow command's property value: also ":" and "," are encoded."""
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(problem: Problem) -> str:
+    """The problem as a workflow command (::error file=…,line=…,col=…,title=MGnnn::…)."""
+    loc = problem.location
+    props = [f"file={escape_property(loc.file)}"] if loc.file else []
+    if loc.line > 0:
+        props += [f"line={loc.line}", f"col={max(loc.column, 1)}"]
+    props.append(f"title={escape_property(problem.code)}")
+    message = problem.message + (f"\n(hint: {problem.hint})" if problem.hint else "")
+    return f"::{problem.severity.value} {','.join(props)}::{escape_data(message)}"
+
+
+def _dropped(problems: Problems) -> Problem:
+    return Problem("MG099", f"{problems.dropped} more error(s) not shown "
+                   f"(stopped after {problems.cap})", Location("", 0, 0))
+
+
+def _listed(problems: Problems) -> list[Problem]:
+    """Every problem in order, and one MG099 for those beyond the cap."""
+    return [*problems, _dropped(problems)] if problems.dropped else list(problems)
+
+
+def problem_dicts(problems: Problems) -> list[dict[str, object]]:
+    return [p.as_dict() for p in _listed(problems)]
+
+
 def format_problems(problems: Problems, fmt: str = "text") -> str:
-    ordered = list(problems)
+    """text (for people), json (a list of objects) or github (workflow commands)."""
     if fmt == "json":
-        return json.dumps([p.as_dict() for p in ordered], indent=2)
-    lines: list[str] = []
-    for p in ordered:
-        if fmt == "github":
-            msg = p.message + (f" (hint: {p.hint})" if p.hint else "")
-            kind = "error" if p.severity is Severity.ERROR else "warning"
-            lines.append(
-                f"::{kind} file={p.location.file},line={max(p.location.line, 1)},"
-                f"col={max(p.location.column, 1)},title={p.code}::{msg}"
-            )
-        else:
-            lines.append(p.format_text())
+        return json.dumps(problem_dicts(problems), indent=2)
+    if fmt == "github":
+        return "\n".join(github_annotation(p) for p in _listed(problems))
+    ordered = list(problems)
+    lines = [p.format_text() for p in ordered]
     if problems.dropped:
-        lines.append(
-            f"error[MG099]: {problems.dropped} more error(s) not shown "
-            f"(stopped after {problems.cap})"
-        )
+        lines.append(f"error[MG099]: {_dropped(problems).message}")
     errors, warnings = len(problems.errors) + problems.dropped, len(problems.warnings)
-    if fmt == "text" and (errors or warnings):
+    if errors or warnings:
         lines.append(f"{errors} error(s), {warnings} warning(s)")
     return "\n".join(lines)

@@ -1,0 +1,189 @@
+"""What the plan resolved for one mesh, each fact with the fleet.yaml position it came from.
+
+Settings a mesh does not set anywhere (defaults of meshgen, not of the fleet's `defaults`)
+have no position and say so.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import FleetError, Location, Problem
+from .plan import MeshPlan, Peering, Plan
+from .source import PathKey
+
+FORMATS = ("text", "json")
+_BUILTIN = {"namespace": "the mesh name", "controlPlaneName": "the mesh name",
+            "version": "meshgen's default", "profiles": "meshgen's default",
+            "trustDomain": "<mesh>.local", "members": "none", "addons": "operator defaults",
+            "rootCert": "none", "gatewayNaming": "suffix"}
+
+_CHILD_VALUE = {"exports": "source", "imports": "hostname"}
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: Any
+    origin: Location | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        where = self.origin
+        return {"value": self.value, "line": where.line if where else None,
+                "column": where.column if where else None, "note": self.note or None}
+
+
+@dataclass
+class Section:
+    kind: str  # mesh | peer
+    name: str
+    origin: Location | None
+    facts: list[Fact] = field(default_factory=list)
+    children: dict[str, list[Fact]] = field(default_factory=dict)
+
+
+@dataclass
+class Explanation:
+    fleet: str
+    mesh: str
+    sections: list[Section]
+
+    def as_dict(self) -> dict[str, Any]:
+        def key(label: str) -> str:
+            first, *rest = label.split()
+            return first + "".join(w.capitalize() for w in rest)
+
+        def section(s: Section) -> dict[str, Any]:
+            data: dict[str, Any] = {"line": s.origin.line if s.origin else None}
+            data.update({key(f.label): f.as_dict() for f in s.facts})
+            for name, facts in s.children.items():
+                data[name] = [{"service": f.label, _CHILD_VALUE[name]: f.value,
+                               **{k: v for k, v in f.as_dict().items() if k != "value"}}
+                              for f in facts]
+            return data
+
+        mesh, *peers = self.sections
+        return {"fleet": self.fleet, "mesh": self.mesh, "settings": section(mesh),
+                "peers": {p.name: section(p) for p in peers}}
+
+
+def explain(plan: Plan, name: str) -> Explanation:
+    known = [m.name for m in plan.meshes]
+    if name not in known:
+        source = plan.source
+        where = source.key_at(("meshes",)) if ("meshes",) in source.keys else source.at(())
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = (f'did you mean "{close[0]}"? ' if close else "") + \
+            "known meshes: " + ", ".join(sorted(known))
+        raise FleetError(Problem("MG031", f'no mesh "{name}" in the fleet', where, hint))
+    mesh = plan.mesh(name)
+    sections = [_mesh_section(plan, mesh)]
+    sections += [_peer_section(plan, p) for p in plan.peerings_of(mesh)]
+    return Explanation(fleet=plan.source.name, mesh=name, sections=sections)
+
+
+def _setting(plan: Plan, mesh: MeshPlan, label: str, alias: str, value: Any) -> Fact:
+    if alias in mesh.origins:
+        return Fact(label, value, plan.source.at(mesh.origins[alias]))
+    return Fact(label, value, None, f"default: {_BUILTIN[alias]}")
+
+
+def _cluster_origin(plan: Plan, mesh: MeshPlan) -> Location:
+    """Where the mesh's cluster is chosen: its `cluster` key, or its template's selection."""
+    base: PathKey = mesh.origin("name")[:-1]
+    for key in ("cluster", "clusters", "clusterSelector"):
+        if (*base, key) in plan.source.values:
+            return plan.source.at((*base, key))
+    return plan.source.at(base)
+
+
+def _mesh_section(plan: Plan, mesh: MeshPlan) -> Section:
+    at = plan.source.at
+    section = Section("mesh", mesh.name, at(mesh.origin("name")))
+    section.facts = [
+        Fact("cluster", mesh.cluster.name, _cluster_origin(plan, mesh)),
+        _setting(plan, mesh, "namespace", "namespace", mesh.namespace),
+        _setting(plan, mesh, "control plane", "controlPlaneName", mesh.control_plane_name),
+        _setting(plan, mesh, "version", "version", mesh.version),
+        _setting(plan, mesh, "trust domain", "trustDomain", mesh.trust_domain),
+        _setting(plan, mesh, "members", "members", list(mesh.members)),
+        _setting(plan, mesh, "root cert", "rootCert", mesh.root_cert_path),
+        _setting(plan, mesh, "gateway naming", "gatewayNaming", mesh.gateway_naming),
+    ]
+    return section
+
+
+def _peer_section(plan: Plan, peering: Peering) -> Section:
+    at = plan.source.at
+    local, peer = peering.local, peering.peer
+    federation = at(peering.origin)
+    naming = at(local.origins["gatewayNaming"]) if "gatewayNaming" in local.origins \
+        else federation
+    if peer.cluster.name == local.cluster.name:
+        address_from, how = federation, "same cluster"
+    else:
+        # the setting that makes the address: a LoadBalancer's domain, or Submariner
+        setting = "domain" if peer.cluster.ingress_type == "LoadBalancer" else "type"
+        address_from = at((*peer.cluster.origin, "ingress", setting))
+        how = f"cluster {peer.cluster.name} ingress {peer.cluster.ingress_type}"
+    section = Section("peer", peer.name, federation)
+    section.facts = [
+        Fact("federation", peering.federation, federation),
+        Fact("cluster", peer.cluster.name, _cluster_origin(plan, peer)),
+        _setting(plan, peer, "trust domain", "trustDomain", peer.trust_domain),
+        Fact("address", peering.address, address_from, how),
+        Fact("ingress gateway", peering.ingress.name, naming,
+             f"Service {peering.ingress.service_type}"),
+        Fact("egress gateway", peering.egress.name, naming),
+        Fact("client ID", peering.client_id, federation,
+             f"{peer.name}'s egress gateway for {local.name}"),
+        Fact("root cert", f"ConfigMap {peering.root_cert_configmap}",
+             at(peer.origins["rootCert"]) if "rootCert" in peer.origins else None),
+    ]
+    section.children["exports"] = [
+        Fact("/".join(rule.exported_as), _export_source(rule.namespace, rule.name, rule.selector),
+             at(rule.origin)) for rule in peering.exports]
+    section.children["imports"] = [
+        Fact(f"{rule.namespace}/{rule.name}",
+             peering.imported_hostname(rule, rule.name, rule.namespace), at(rule.origin),
+             "pattern" if "*" in (rule.name, rule.namespace) else "")
+        for rule in peering.imports]
+    return section
+
+
+def _export_source(namespace: str, name: str | None, selector: dict[str, str] | None) -> str:
+    if selector is not None:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        return f"services of {namespace} with labels {labels}"
+    return f"{namespace}/{name}"
+
+
+def format_text(explanation: Explanation) -> str:
+    def where(location: Location | None, note: str = "") -> str:
+        text = f"{location.line}:{location.column}" if location else ""
+        return "  ".join(x for x in (f"line {text}" if text else "", f"({note})" if note else "")
+                         if x)
+
+    def shown(value: Any) -> str:
+        if isinstance(value, list):
+            return ", ".join(map(str, value)) or "(none)"
+        return "(none)" if value is None else str(value)
+
+    lines = [f"{explanation.fleet}: mesh {explanation.mesh}"]
+    for section in explanation.sections:
+        lines += ["", f"{section.kind} {section.name}  {where(section.origin)}"]
+        width = max(len(f.label) for f in section.facts)
+        values = max(len(shown(f.value)) for f in section.facts)
+        lines += [f"  {f.label:<{width}}  {shown(f.value):<{values}}  "
+                  f"{where(f.origin, f.note)}".rstrip() for f in section.facts]
+        for name, facts in section.children.items():
+            if not facts:
+                lines.append(f"  {name:<{width}}  (none)")
+                continue
+            lines.append(f"  {name}")
+            lines += [f"    {f.label} -> {f.value}  {where(f.origin, f.note)}".rstrip()
+                      for f in facts]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,102 @@
+"""The federation graph of a plan, as Mermaid (renders on GitHub) or Graphviz DOT.
+
+Meshes are grouped by cluster; each federated pair is one undirected edge, labelled with
+its federation and, per direction, the services one mesh exports to the other and the
+services the other imports. Clusters without meshes are left out. Output is sorted, so
+the same plan always draws the same text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .plan import ExportRule, ImportRule, MeshPlan, Peering, Plan
+
+FORMATS = ("mermaid", "dot")
+
+
+@dataclass(frozen=True)
+class Edge:
+    a: str
+    b: str
+    lines: tuple[str, ...]  # label lines: the federation, then one per direction with services
+
+
+def _exported(rule: ExportRule) -> str:
+    namespace, name = rule.exported_as
+    selector = ",".join(f"{k}={v}" for k, v in sorted((rule.selector or {}).items()))
+    return f"{namespace}/{name}" + (f" ({selector})" if selector else "")
+
+
+def _imported(rule: ImportRule) -> str:
+    return f"{rule.namespace}/{rule.name}" + (" as local" if rule.as_local else "")
+
+
+def _direction(source: Peering, target: Peering) -> str | None:
+    """What flows from source.local to target.local (= source.peer): exports and imports."""
+    parts = []
+    if source.exports:
+        parts.append("export " + ", ".join(_exported(r) for r in source.exports))
+    if target.imports:
+        parts.append("import " + ", ".join(_imported(r) for r in target.imports))
+    if not parts:
+        return None
+    return f"{source.local.name} → {target.local.name}: " + "; ".join(parts)
+
+
+def edges(plan: Plan) -> list[Edge]:
+    directed = {(p.local.name, p.peer.name): p for p in plan.peerings}
+    result = []
+    for (a, b), forward in sorted(directed.items()):
+        if a > b:
+            continue
+        backward = directed[(b, a)]
+        lines = [forward.federation]
+        lines += [line for line in (_direction(forward, backward), _direction(backward, forward))
+                  if line]
+        result.append(Edge(a, b, tuple(lines)))
+    return result
+
+
+def _clusters(plan: Plan) -> list[tuple[str, list[MeshPlan]]]:
+    return [(c.name, plan.meshes_on(c.name)) for c in plan.clusters if plan.meshes_on(c.name)]
+
+
+def mermaid(plan: Plan) -> str:
+    def node(name: str) -> str:
+        return "mesh_" + name.replace("-", "_")  # DNS labels have no "_": ids stay distinct
+
+    def quoted(lines: list[str] | tuple[str, ...]) -> str:
+        return '"' + "<br/>".join(lines).replace('"', "#quot;") + '"'
+
+    out = ["flowchart LR"]
+    for cluster, meshes in _clusters(plan):
+        out.append(f"  subgraph cluster_{cluster.replace('-', '_')} "
+                   f"[{quoted([f'cluster {cluster}'])}]")
+        out += [f"    {node(m.name)}[{quoted([m.name, f'namespace {m.namespace}'])}]"
+                for m in meshes]
+        out.append("  end")
+    out += [f"  {node(e.a)} ---|{quoted(e.lines)}| {node(e.b)}" for e in edges(plan)]
+    return "\n".join(out) + "\n"
+
+
+def dot(plan: Plan) -> str:
+    def quoted(*lines: str) -> str:
+        return '"' + "\\n".join(x.replace("\\", "\\\\").replace('"', '\\"') for x in lines) + '"'
+
+    out = [f"graph {quoted(plan.fleet_name)} {{", "  rankdir=LR;",
+           '  node [shape=box, style=rounded, fontname="sans-serif"];',
+           '  edge [fontname="sans-serif", fontsize=10];']
+    for cluster, meshes in _clusters(plan):
+        out += [f"  subgraph {quoted('cluster_' + cluster)} {{",
+                f"    label={quoted('cluster ' + cluster)};"]
+        out += [f"    {quoted(m.name)} [label={quoted(m.name, 'namespace ' + m.namespace)}];"
+                for m in meshes]
+        out.append("  }")
+    out += [f"  {quoted(e.a)} -- {quoted(e.b)} [label={quoted(*e.lines)}];" for e in edges(plan)]
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def draw(plan: Plan, fmt: str) -> str:
+    return dot(plan) if fmt == "dot" else mermaid(plan)
