@@ -55,9 +55,9 @@ def health_checks(renderer: Renderer) -> list[HealthCheck]:
     for group, kind, file_name in HEALTH_CHECKS:
         name = f"health/{file_name}"
         try:
-            script, _, _ = renderer.env.loader.get_source(renderer.env, name)  # type: ignore[union-attr]
-        except jinja2.TemplateNotFound:
-            raise FleetError(Problem("MG091", f"health check {name} not found",
+            script = renderer.env.get_template(name).render()
+        except jinja2.TemplateError as exc:
+            raise FleetError(Problem("MG091", f"health check {name} failed: {exc}",
                                      Location(name), "restore the bundled templates")) from None
         checks.append(HealthCheck(group, kind, script))
     return checks

@@ -4,14 +4,7 @@
 local hs = {status = "Progressing", message = "Waiting for the operator to reconcile the control plane"}
 local errors = {ReconcileError = true, InstallError = true, ValidationError = true,
                 DependencyMissingError = true, DeletionError = true}
-if obj.status == nil or obj.status.conditions == nil then
-  return hs
-end
-local generation = obj.metadata.generation
-if generation ~= nil and (obj.status.observedGeneration == nil or obj.status.observedGeneration < generation) then
-  hs.message = "Waiting for the operator to observe generation " .. tostring(generation)
-  return hs
-end
+{% include "health/_conditions_observed.lua" %}
 for _, condition in ipairs(obj.status.conditions) do
   if condition.status == "False" and errors[condition.reason] then
     hs.status = "Degraded"
