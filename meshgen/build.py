@@ -66,17 +66,20 @@ def delivery_path_problem(fleet: Fleet, plan: Plan, out: Path) -> Problem | None
                    f"{plan.delivery.path}", Severity.WARNING)
 
 
+def _front(fleet_path: Path, now: datetime.datetime | None) -> tuple[Fleet, Plan]:
+    source = load(fleet_path, str(fleet_path))
+    fleet = parse_fleet(source)
+    return fleet, build_plan(fleet, source, fleet_path.resolve().parent, now)
+
+
 def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None) -> Plan:
     """The front end and the middle only: for commands that read the Plan, not the objects."""
-    source = load(fleet_path, str(fleet_path))
-    return build_plan(parse_fleet(source), source, fleet_path.resolve().parent, now)
+    return _front(fleet_path, now)[1]
 
 
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
                   now: datetime.datetime | None = None) -> Build:
-    source = load(fleet_path, str(fleet_path))
-    fleet = parse_fleet(source)
-    plan = build_plan(fleet, source, fleet_path.resolve().parent, now)
+    fleet, plan = _front(fleet_path, now)
     documents = render_plan(plan, templates)
     bundles = render_delivery(plan, documents, templates)
     files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out),

@@ -175,21 +175,21 @@ def _is_component(data: bytes) -> bool:
     return bool(docs) and docs[0].get("kind") == "Component"
 
 
-def build_component(out: Path, directory: str) -> str:
+def build_component(out: Path, directory: str, files: dict[str, bytes]) -> str:
     """Apply a component to stand-ins of the objects it patches (identity only), the way
     a user's own kustomization would include it."""
-    root = out / directory
-    index = yaml.load((root / "kustomization.yaml").read_bytes(), Loader=SafeLoader)
+    index = yaml.load(files[f"{directory}/kustomization.yaml"], Loader=SafeLoader)
     stubs = []
     for patch in index.get("patches", []):
-        target = yaml.load((root / patch["path"]).read_bytes(), Loader=SafeLoader)
+        target = yaml.load(files[f"{directory}/{patch['path']}"], Loader=SafeLoader)
         meta = target["metadata"]
         stubs.append({"apiVersion": target["apiVersion"], "kind": target["kind"],
                       "metadata": {k: meta[k] for k in ("name", "namespace") if k in meta}})
     with tempfile.TemporaryDirectory(prefix="meshgen-component-") as tmp:
         harness = Path(tmp)
         (harness / "targets.yaml").write_text(yaml.safe_dump_all(stubs))
-        relative = Path(os.path.relpath(root.resolve(), harness.resolve())).as_posix()
+        root = (out / directory).resolve()
+        relative = Path(os.path.relpath(root, harness.resolve())).as_posix()
         (harness / "kustomization.yaml").write_text(yaml.safe_dump(
             {"resources": ["targets.yaml"], "components": [relative]}))
         return kustomize.build(harness)
@@ -213,7 +213,7 @@ def verify_tree(out: Path, files: dict[str, bytes], schemas: SchemaSet | None) -
             report.overlays += 1
         try:
             if _is_component(files[f"{root}/kustomization.yaml"]):
-                stream = build_component(out, root)
+                stream = build_component(out, root, files)
             else:
                 stream = kustomize.build(out / root)
         except kustomize.KustomizeFailed as exc:
