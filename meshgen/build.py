@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .deliver import render_delivery
 from .emit import emit
-from .errors import Problem, Severity
+from .errors import FleetError, Problem, Problems, Severity
+from .keyscan import private_keys
 from .model import Fleet, parse_fleet
 from .plan import Plan, build_plan
 from .render import render_plan
@@ -66,15 +67,18 @@ def delivery_path_problem(fleet: Fleet, plan: Plan, out: Path) -> Problem | None
                    f"{plan.delivery.path}", Severity.WARNING)
 
 
-def _front(fleet_path: Path, now: datetime.datetime | None) -> tuple[Fleet, Plan]:
+def _front(fleet_path: Path, now: datetime.datetime | None, certificates: bool = True
+           ) -> tuple[Fleet, Plan]:
     source = load(fleet_path, str(fleet_path))
     fleet = parse_fleet(source)
-    return fleet, build_plan(fleet, source, fleet_path.resolve().parent, now)
+    return fleet, build_plan(fleet, source, fleet_path.resolve().parent, now, certificates)
 
 
-def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None) -> Plan:
-    """The front end and the middle only: for commands that read the Plan, not the objects."""
-    return _front(fleet_path, now)[1]
+def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None,
+               certificates: bool = True) -> Plan:
+    """The front end and the middle only: for commands that read the Plan, not the objects.
+    certificates=False reads no certificate file (for the commands that make them)."""
+    return _front(fleet_path, now, certificates)[1]
 
 
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
@@ -84,6 +88,10 @@ def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | N
     bundles = render_delivery(plan, documents, templates)
     files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out),
                  bundles)
+    if leaks := private_keys(files, out):
+        problems = Problems()
+        problems.extend([*plan.warnings, *leaks])
+        raise FleetError(problems)
     if warning := delivery_path_problem(fleet, plan, out):
         plan.warnings.append(warning)
     return Build(fleet=fleet, plan=plan, files=files)

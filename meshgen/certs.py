@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from .source import Unreadable, read_capped
@@ -39,43 +41,31 @@ class RootCertificate:
 MAX_PEM_BYTES = 1024 * 1024
 
 
-def read_root(path: Path, now: datetime.datetime | None = None) -> RootCertificate:
-    """Read a PEM file holding one or more CA certificates; refuse anything else."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+def read_pem(path: Path) -> bytes:
+    """The bytes of a certificate file, or a CertificateProblem (MG051)."""
     try:
         raw = read_capped(path, MAX_PEM_BYTES)
     except Unreadable as exc:
         raise CertificateProblem(
-            "MG051", f"cannot read root certificate {str(path)!r}: {exc}",
+            "MG051", f"cannot read certificate file {str(path)!r}: {exc}",
             "check the path (relative to fleet.yaml) or create the file",
         ) from None
     if len(raw) > MAX_PEM_BYTES:
         raise CertificateProblem(
-            "MG051", f"{path} is larger than {MAX_PEM_BYTES} bytes, too large for a root bundle",
-            "point rootCert at the PEM file of the root certificate(s)",
+            "MG051", f"{path} is larger than {MAX_PEM_BYTES} bytes, too large for a "
+            "certificate bundle", "point the setting at a PEM file of certificates",
         )
-    kinds = {m.group(1).decode() for m in _PEM_BLOCK.finditer(raw)}
-    if any("PRIVATE KEY" in kind for kind in kinds):
-        raise CertificateProblem(
-            "MG055", f"{path} contains a private key",
-            "keep only the public root certificate in the fleet repository; remove the key "
-            "and rotate it, since it may have been committed",
-        )
-    if kinds - {"CERTIFICATE"} or not kinds:
-        raise CertificateProblem(
-            "MG051", f"{path} is not a PEM file of certificates"
-            + (f" (found {', '.join(sorted(kinds))})" if kinds else ""),
-            "the file must hold '-----BEGIN CERTIFICATE-----' blocks only",
-        )
-    try:
-        certificates = x509.load_pem_x509_certificates(raw)
-    except ValueError as exc:
-        raise CertificateProblem(
-            "MG051", f"{path}: cannot parse certificate: {exc}",
-            "regenerate or re-export the certificate as PEM",
-        ) from None
-    for cert in certificates:
-        _check_ca(path, cert, now)
+    return raw
+
+
+def read_root(path: Path, now: datetime.datetime | None = None) -> RootCertificate:
+    """Read a PEM file holding one or more CA certificates; refuse anything else."""
+    return parse_root(read_pem(path), str(path), now)
+
+
+def parse_root(raw: bytes, name: str, now: datetime.datetime | None = None
+               ) -> RootCertificate:
+    certificates = parse_certificates(raw, name, now)
     return RootCertificate(
         pem="".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in certificates),
         subjects=tuple(c.subject.rfc4514_string() for c in certificates),
@@ -83,7 +73,71 @@ def read_root(path: Path, now: datetime.datetime | None = None) -> RootCertifica
     )
 
 
-def _check_ca(path: Path, cert: x509.Certificate, now: datetime.datetime) -> None:
+def parse_certificates(raw: bytes, name: str, now: datetime.datetime | None = None
+                       ) -> list[x509.Certificate]:
+    """The CA certificates of a PEM bundle, each checked; refuse keys and anything else."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    kinds = {m.group(1).decode() for m in _PEM_BLOCK.finditer(raw)}
+    if any("PRIVATE KEY" in kind for kind in kinds):
+        raise CertificateProblem(
+            "MG055", f"{name} contains a private key",
+            "keep only public certificates in the fleet repository; remove the key "
+            "and rotate it, since it may have been committed",
+        )
+    if kinds - {"CERTIFICATE"} or not kinds:
+        raise CertificateProblem(
+            "MG051", f"{name} is not a PEM file of certificates"
+            + (f" (found {', '.join(sorted(kinds))})" if kinds else ""),
+            "the file must hold '-----BEGIN CERTIFICATE-----' blocks only",
+        )
+    try:
+        certificates = x509.load_pem_x509_certificates(raw)
+    except ValueError as exc:
+        raise CertificateProblem(
+            "MG051", f"{name}: cannot parse certificate: {exc}",
+            "regenerate or re-export the certificate as PEM",
+        ) from None
+    for cert in certificates:
+        _check_ca(name, cert, now)
+    return certificates
+
+
+def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether issuer's key signed cert (and names it as issuer)."""
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def check_chain(chain: list[x509.Certificate], roots: list[x509.Certificate], name: str
+                ) -> None:
+    """chain (issuing CA first) must lead, certificate by certificate, to one of roots."""
+    for cert, issuer in itertools.pairwise(chain):
+        if not signed_by(cert, issuer):
+            raise CertificateProblem(
+                "MG059", f"{name}: {_subject(cert)!r} is not signed by the next certificate "
+                f"in the file, {_subject(issuer)!r}",
+                "cert-chain.pem lists the mesh's CA first, then each issuer up to the root")
+    last = chain[-1]
+    if any(last.public_bytes(Encoding.DER) == r.public_bytes(Encoding.DER) for r in roots):
+        return
+    if not any(signed_by(last, root) for root in roots):
+        raise CertificateProblem(
+            "MG059", f"{name}: {_subject(last)!r} is not signed by the root "
+            + " or ".join(repr(_subject(r)) for r in roots),
+            "the mesh's intermediate CA must be issued by the root its peers trust; "
+            "issue it again from that root (`meshgen ca init` does for labs)")
+
+
+def _subject(cert: x509.Certificate) -> str:
+    return cert.subject.rfc4514_string()
+
+
+def _check_ca(path: str, cert: x509.Certificate, now: datetime.datetime) -> None:
     subject = cert.subject.rfc4514_string()
     try:
         constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
@@ -93,14 +147,15 @@ def _check_ca(path: Path, cert: x509.Certificate, now: datetime.datetime) -> Non
     if not is_ca:
         raise CertificateProblem(
             "MG052", f"{path}: certificate {subject!r} is not a CA certificate",
-            "rootCert must be the mesh's root CA (basicConstraints CA:TRUE), not a leaf",
+            "a root or intermediate CA certificate (basicConstraints CA:TRUE) is needed "
+            "here, not a leaf",
         )
     try:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
         if not usage.key_cert_sign:
             raise CertificateProblem(
                 "MG052", f"{path}: CA certificate {subject!r} may not sign certificates",
-                "the root needs the keyCertSign key usage",
+                "a CA certificate needs the keyCertSign key usage",
             )
     except x509.ExtensionNotFound:
         pass
@@ -108,7 +163,7 @@ def _check_ca(path: Path, cert: x509.Certificate, now: datetime.datetime) -> Non
         raise CertificateProblem(
             "MG053", f"{path}: certificate {subject!r} expired on "
             f"{cert.not_valid_after_utc:%Y-%m-%d}",
-            "rotate the mesh's root CA and commit the new public certificate",
+            "rotate the CA and commit the new public certificate",
         )
     if cert.not_valid_before_utc > now:
         raise CertificateProblem(

@@ -7,12 +7,15 @@ import tempfile
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import click
 
 from . import __version__, output
 from .build import DEFAULT_FLEET, DEFAULT_OUT, Build, compile_fleet, plan_fleet
+from .ca import KEY_TYPES, KeyType
+from .catool import DEFAULT_CA_DIR, cacerts_secret, init_ca
+from .certimport import MAX_INPUT, import_root, read_input
 from .diff import compare, format_markdown, format_text, read_tree
 from .errors import Location, Problem, escape_data
 from .explain import FORMATS as EXPLAIN_FORMATS
@@ -246,3 +249,103 @@ def init(directory: Path, report: Reporter) -> None:
     for path in scaffold(directory):
         report.say(f"wrote {path}")
     report.say(f"next: cd {shlex.quote(str(directory))} && meshgen build")
+
+
+@main.group()
+def certs() -> None:
+    """Public root certificates of the fleet's meshes."""
+
+
+@certs.command("import")
+@click.argument("mesh")
+@click.argument("file", type=click.File("rb"))
+@fleet_argument
+@problem_format
+@_reported
+def certs_import(mesh: str, file: BinaryIO, fleet: Path, report: Reporter) -> None:
+    """Store MESH's root certificate at its rootCert path: FILE is the output of
+    `oc get configmap istio-ca-root-cert -n <namespace> -o yaml` (or the root as PEM;
+    - reads standard input). The second phase of a selfSigned mesh's federation."""
+    name = "<stdin>" if file.name == "<stdin>" else file.name
+    root = read_input(file.read(MAX_INPUT + 1), name)
+    plan = plan_fleet(fleet, certificates=False)
+    imported = import_root(plan, fleet.resolve().parent, mesh, root)
+    state = "written to" if imported.changed else "unchanged at"
+    report.say(f"{mesh}: root {', '.join(root.subjects)} (expires {root.not_after:%Y-%m-%d}) "
+               f"{state} {_shown_path(imported.path)}")
+    if imported.changed:
+        report.say("next: meshgen build, then commit the certificate and the overlays")
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+ca_dir_option = click.option(
+    "--dir", "ca_dir", type=click.Path(path_type=Path, file_okay=False),
+    default=str(DEFAULT_CA_DIR), show_default=True,
+    help="The CA directory: private keys, git-ignored, outside the output tree.")
+
+
+@main.group()
+def ca() -> None:
+    """An offline CA for labs and tests: roots and per-mesh intermediate CAs."""
+
+
+@ca.command("init")
+@fleet_argument
+@ca_dir_option
+@out_option
+@click.option("--key-type", type=click.Choice(KEY_TYPES), default="rsa-4096",
+              show_default=True, help="Key algorithm of new roots and intermediates.")
+@click.option("--root-days", type=click.IntRange(1, 36500), default=3650, show_default=True,
+              help="Validity of a new root.")
+@click.option("--days", type=click.IntRange(1, 36500), default=730, show_default=True,
+              help="Validity of a new intermediate CA (never beyond its root).")
+@problem_format
+@_reported
+def ca_init(fleet: Path, ca_dir: Path, out: Path, key_type: KeyType, root_days: int,
+            days: int, report: Reporter) -> None:
+    """Create a root for every plugged-in mesh (one per shared-trust federation) and an
+    intermediate CA for every plugin mesh; reuse what the CA directory already holds.
+    Writes the public root certificates (and ca.certChain files) where FLEET names them."""
+    plan = plan_fleet(fleet, certificates=False)
+    result = init_ca(plan, fleet.resolve().parent, ca_dir, out, key_type=key_type,
+                     root_days=root_days, days=days, organization=plan.fleet_name)
+    if not result.roots:
+        report.say(f"{fleet}: no mesh has ca.type plugin or certManager; nothing to do")
+        return
+    for root in result.roots:
+        public = f", public certificate {_shown_path(root.public)}" if root.public else ""
+        report.say(f"root {root.ident}: {'created' if root.made else 'kept'}{public}")
+    for intermediate in result.intermediates:
+        state = "created" if intermediate.made else "kept"
+        report.say(f"mesh {intermediate.mesh.name}: intermediate CA {state} "
+                   f"(root {intermediate.root.ident})")
+    for mesh, root in result.issuers:
+        key_dir = ca_dir / "roots" / root.ident
+        namespace = "cert-manager" if mesh.ca.issuer_kind == "ClusterIssuer" else mesh.namespace
+        report.say(f"mesh {mesh.name}: cert-manager issues its CA from {mesh.ca.issuer_kind} "
+                   f"{mesh.ca.issuer_name}; back that CA issuer with this root: oc create "
+                   f"secret tls {mesh.ca.issuer_name} -n {namespace} --cert "
+                   f"{key_dir}/root-cert.pem --key {key_dir}/root-key.pem")
+    for path in result.public_written:
+        report.say(f"wrote {_shown_path(path)}")
+    report.say(f"private keys are in {ca_dir} (mode 0600, git-ignored); next: meshgen build")
+
+
+@ca.command("secret")
+@click.argument("mesh")
+@fleet_argument
+@ca_dir_option
+@problem_format
+@_reported
+def ca_secret(mesh: str, fleet: Path, ca_dir: Path, report: Reporter) -> None:
+    """Print MESH's `cacerts` Secret (ca-cert.pem, ca-key.pem, root-cert.pem,
+    cert-chain.pem) from the CA directory, for `oc apply -f -` or kubeseal. It holds a
+    private key: pipe it, never commit it."""
+    plan = plan_fleet(fleet, certificates=False)
+    click.echo(cacerts_secret(plan, mesh, ca_dir), nl=False)

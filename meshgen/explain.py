@@ -6,11 +6,10 @@ have no position and say so.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import FleetError, Location, Problem
+from .errors import Location
 from .plan import MeshPlan, Peering, Plan
 from .source import PathKey
 
@@ -71,15 +70,7 @@ class Explanation:
 
 
 def explain(plan: Plan, name: str) -> Explanation:
-    known = [m.name for m in plan.meshes]
-    if name not in known:
-        source = plan.source
-        where = source.key_at(("meshes",)) if ("meshes",) in source.keys else source.at(())
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hint = (f'did you mean "{close[0]}"? ' if close else "") + \
-            "known meshes: " + ", ".join(sorted(known))
-        raise FleetError(Problem("MG031", f'no mesh "{name}" in the fleet', where, hint))
-    mesh = plan.mesh(name)
+    mesh = plan.named(name)
     sections = [_mesh_section(plan, mesh)]
     sections += [_peer_section(plan, p) for p in plan.peerings_of(mesh)]
     return Explanation(fleet=plan.source.name, mesh=name, sections=sections)

@@ -154,6 +154,23 @@ def _git_revision(value: str) -> str:
     return value
 
 
+def _secret_path(value: str) -> str:
+    if not value or value != value.strip() or "\n" in value:
+        raise PydanticCustomError(
+            "secret_path", '"{value}" is not a key in a secret store', {"value": value})
+    return value
+
+
+def _duration(value: str) -> str:
+    if not DURATION.match(value):
+        raise PydanticCustomError(
+            "duration", '"{value}" is not a duration like "1h" or "30m"', {"value": value})
+    return value
+
+
+DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
+SecretPath = Annotated[str, AfterValidator(_secret_path)]
+Duration = Annotated[str, AfterValidator(_duration)]
 GitUrl = Annotated[str, AfterValidator(_git_url)]
 RepoPath = Annotated[str, AfterValidator(_repo_path)]
 GitRevision = Annotated[str, AfterValidator(_git_revision)]
@@ -188,6 +205,47 @@ class Addons(Spec):
     jaeger: bool | None = None
 
 
+class ExternalSecretSource(Spec):
+    """An external-secrets.io ExternalSecret that writes `cacerts` from a secret store."""
+
+    store: Name
+    store_kind: Literal["SecretStore", "ClusterSecretStore"] = "SecretStore"
+    path: SecretPath
+    refresh_interval: Duration = "1h"
+
+
+class OutOfBand(Spec):
+    """`none: {}`: the `cacerts` Secret is created outside Git."""
+
+
+class SecretSource(Spec):
+    """How the plugged-in CA's `cacerts` Secret reaches the cluster: exactly one of these."""
+
+    external_secret: ExternalSecretSource | None = None
+    sealed_secret: str | None = None
+    none: OutOfBand | None = None
+
+
+class CertIssuer(Spec):
+    name: Name
+    kind: Literal["Issuer", "ClusterIssuer"] = "Issuer"
+
+
+class CA(Spec):
+    type: Literal["selfSigned", "plugin", "certManager"] = "selfSigned"
+    root_cert: str | None = None
+    # public cert-chain.pem of the mesh's intermediate CA (an extension): checked to chain
+    # to the root the mesh's peers trust
+    cert_chain: str | None = None
+    secret: SecretSource | None = None
+    issuer: CertIssuer | None = None
+
+
+class FederationTrust(Spec):
+    type: Literal["limited", "shared"] = "limited"
+    root_cert: str | None = None
+
+
 class MeshSettings(Spec):
     """Every mesh field except name and cluster; used by defaults and meshTemplates."""
 
@@ -199,6 +257,7 @@ class MeshSettings(Spec):
     members: list[SettingName] | None = None
     addons: Addons | None = None
     root_cert: str | None = None
+    ca: CA | None = None
     smcp_spec: dict[str, Any] | None = None
     gateway_naming: Literal["suffix", "prefix"] | None = None
 
@@ -231,6 +290,7 @@ class Federation(Spec):
     meshes: list[Name]
     topology: Literal["full", "star"] = "full"
     hub: Name | None = None
+    trust: FederationTrust = Field(default_factory=FederationTrust)
 
 
 class ServiceAlias(Spec):
@@ -324,6 +384,8 @@ _CUSTOM_CODES = {
                          '"https://git.example.com/platform/fleet.git"'),
     "repo_path": ("MG101", 'a relative path inside the repository, e.g. "overlays"'),
     "git_revision": ("MG101", 'a branch, tag or commit, e.g. "main"'),
+    "secret_path": ("MG057", 'the key of the secret in the store, e.g. "pki/meshes/prod-mesh"'),
+    "duration": ("MG057", 'a Go duration, e.g. "1h" or "15m"'),
     "qualified_name": ("MG012", 'keys are "name" or "prefix/name", e.g. '
                                 '"topology.kubernetes.io/region"'),
 }

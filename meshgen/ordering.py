@@ -1,6 +1,7 @@
 """The order a GitOps engine applies an overlay in, written as Argo CD annotations.
 
-Operators and Namespaces come first, then the control plane, its member roll, and last
+Operators and Namespaces come first, then what brings a plugged-in CA's `cacerts`
+Secret (istiod reads it when it starts), then the control plane, its member roll, and last
 what needs a running control plane (root-certificate ConfigMaps, peers, service sets).
 ACM ignores these annotations; it applies in kustomize's order and retries what failed.
 """
@@ -25,6 +26,9 @@ KEEP = ("Prune=false", "Delete=false")
 WAVES: dict[tuple[str, str], int] = {
     ("", "Namespace"): -2,
     ("operators.coreos.com", "Subscription"): -2,
+    ("external-secrets.io", "ExternalSecret"): -1,
+    ("cert-manager.io", "Certificate"): -1,
+    ("bitnami.com", "SealedSecret"): -1,
     ("maistra.io", "ServiceMeshControlPlane"): 0,
     ("maistra.io", "ServiceMeshMemberRoll"): 1,
     ("", "ConfigMap"): 2,
@@ -33,9 +37,10 @@ WAVES: dict[tuple[str, str], int] = {
     ("federation.maistra.io", "ImportedServiceSet"): 2,
     ("multicluster.x-k8s.io", "ServiceExport"): 2,
 }
-# groups whose CRDs arrive with an operator (OSSM; Submariner for MCS), possibly in the
-# same sync, so the dry run before it cannot know them
-OPERATOR_GROUPS = frozenset({"maistra.io", "federation.maistra.io", "multicluster.x-k8s.io"})
+# groups whose CRDs arrive with an operator (OSSM; Submariner for MCS; the secret and
+# certificate operators), possibly in the same sync, so the dry run before it cannot know them
+OPERATOR_GROUPS = frozenset({"maistra.io", "federation.maistra.io", "multicluster.x-k8s.io",
+                             "external-secrets.io", "cert-manager.io", "bitnami.com"})
 
 
 def api_group(api_version: str) -> str:

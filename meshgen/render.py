@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import jinja2
 
 from .errors import FleetError, Location, Problem
 from .ordering import order
-from .plan import MeshPlan, Peering, Plan, deep_merge
+from .plan import CACERTS, CACERTS_DIR, CACERTS_KEYS, MeshPlan, Peering, Plan, deep_merge
 from .source import loads
 
 
@@ -35,6 +36,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "importedserviceset.yaml.j2": ("federation.maistra.io/v1", "ImportedServiceSet"),
     "serviceexport.yaml.j2": ("multicluster.x-k8s.io/v1alpha1", "ServiceExport"),
     "subscription.yaml.j2": ("operators.coreos.com/v1alpha1", "Subscription"),
+    "externalsecret.yaml.j2": ("external-secrets.io/v1", "ExternalSecret"),
+    "certificate.yaml.j2": ("cert-manager.io/v1", "Certificate"),
     "delivery/appproject.yaml.j2": ("argoproj.io/v1alpha1", "AppProject"),
     "delivery/applicationset.yaml.j2": ("argoproj.io/v1alpha1", "ApplicationSet"),
     "delivery/argocd-cm.yaml.j2": ("v1", "ConfigMap"),
@@ -81,7 +84,8 @@ class Renderer:
             keep_trailing_newline=True,
             autoescape=False,
         )
-        self.env.globals["fleet"] = fleet_name
+        self.env.globals.update(fleet=fleet_name, cacerts=CACERTS, cacerts_dir=CACERTS_DIR,
+                                cacerts_keys=CACERTS_KEYS)
         self._cache: dict[str, jinja2.Template] = {}
 
     def _template(self, name: str) -> jinja2.Template:
@@ -183,6 +187,8 @@ def render_plan(plan: Plan, templates: Path | None = None) -> list[Document]:
                 operator=operator)))
         for mesh in meshes:
             peerings = plan.peerings_of(mesh)
+            if (source := _ca_source(renderer, mesh)) is not None:
+                documents.append(Document(cluster.name, source))
             documents.append(Document(cluster.name, _control_plane(renderer, mesh, peerings)))
             documents.append(Document(cluster.name, renderer.render(
                 "servicemeshmemberroll.yaml.j2", "default", mesh.namespace, mesh=mesh)))
@@ -191,6 +197,18 @@ def render_plan(plan: Plan, templates: Path | None = None) -> list[Document]:
                                  for obj in _peering_objects(renderer, peering))
     order(documents, plan)
     return documents
+
+
+def _ca_source(renderer: Renderer, mesh: MeshPlan) -> dict[str, Any] | None:
+    """What brings the mesh's plugged-in CA into its `cacerts` Secret, when Git holds it."""
+    ca = mesh.ca
+    if ca.external_secret is not None:
+        return renderer.render("externalsecret.yaml.j2", CACERTS, mesh.namespace, mesh=mesh)
+    if ca.type == "certManager":
+        return renderer.render("certificate.yaml.j2", CACERTS, mesh.namespace, mesh=mesh)
+    if ca.sealed_secret is not None:
+        return copy.deepcopy(ca.sealed_secret)  # included as is, sealed by its author
+    return None
 
 
 def _peering_objects(renderer: Renderer, peering: Peering) -> list[dict[str, Any]]:

@@ -7,6 +7,10 @@ draw, diff or deliver.
 from .meshes import deep_merge, substitute
 from .planner import Planner, build_plan
 from .types import (
+    CACERTS,
+    CACERTS_DIR,
+    CACERTS_KEYS,
+    CAPlan,
     ClusterPlan,
     ExportRule,
     Gateway,
@@ -14,11 +18,28 @@ from .types import (
     MeshPlan,
     Peering,
     Plan,
+    TrustPlan,
     gateway_for,
     ingress_address,
 )
 
 __all__ = [
-    "ClusterPlan", "ExportRule", "Gateway", "ImportRule", "MeshPlan", "Peering", "Plan",
-    "Planner", "build_plan", "deep_merge", "gateway_for", "ingress_address", "substitute",
+    "CACERTS",
+    "CACERTS_DIR",
+    "CACERTS_KEYS",
+    "CAPlan",
+    "ClusterPlan",
+    "ExportRule",
+    "Gateway",
+    "ImportRule",
+    "MeshPlan",
+    "Peering",
+    "Plan",
+    "Planner",
+    "TrustPlan",
+    "build_plan",
+    "deep_merge",
+    "gateway_for",
+    "ingress_address",
+    "substitute",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from ..certs import EXPIRY_WARNING, CertificateProblem, read_root
 from ..source import PathKey
 from .checker import Checker, did_you_mean, dig
 from .types import (
@@ -84,20 +83,6 @@ class FederationRules(Checker):
                        f'also the trust domain of federated mesh "{other.name}"',
                        mesh.origin("trustDomain"),
                        "every federated mesh needs its own trust domain, e.g. <mesh>.local")
-        if mesh.root_cert_path is None:
-            self.error("MG050", f'mesh "{mesh.name}" is federated but has no `rootCert`',
-                       mesh.origin("name"),
-                       "set rootCert to the PEM file of the mesh's public root CA")
-            return
-        try:
-            mesh.root = read_root(self.base_dir / mesh.root_cert_path, self.now)
-        except CertificateProblem as exc:
-            self.error(exc.code, exc.message, mesh.origin("rootCert"), exc.hint)
-            return
-        if mesh.root.expires_within(self.now, EXPIRY_WARNING):
-            self.warn("MG054", f'root certificate of mesh "{mesh.name}" expires on '
-                      f"{mesh.root.not_after:%Y-%m-%d}", mesh.origin("rootCert"),
-                      "rotate the root CA before it expires; federation stops at expiry")
 
     def peering(self, local: MeshPlan, peer: MeshPlan, federation: str,
                 path: PathKey) -> Peering:
@@ -158,6 +143,9 @@ class FederationRules(Checker):
         """smcpSpec may add to the control plane, never replace what federation needs."""
         spec = mesh.smcp_spec
         protected = [(["version"], "set the mesh's `version` field instead"),
+                     *([(["security", "certificateAuthority"],
+                         f"ca.type {mesh.ca.type} generates it; use `type: selfSigned` to "
+                         "configure the CA through smcpSpec")] if mesh.ca.plugged_in else []),
                      (["cluster", "name"], "the cluster name comes from the mesh's `cluster`"),
                      (["security", "trust", "domain"],
                       "set the mesh's `trustDomain` field instead")]

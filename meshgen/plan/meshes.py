@@ -17,7 +17,9 @@ from .types import (
     MAX_MESH_NAME,
     RESERVED_NAMESPACE_PREFIXES,
     RESERVED_NAMESPACES,
+    CAPlan,
     ClusterPlan,
+    ExternalSecretPlan,
     MeshPlan,
 )
 
@@ -165,19 +167,26 @@ class MeshRules(Checker):
         values: dict[str, Any] = {}
         origins: dict[str, PathKey] = {"name": path}
         smcp_layers: list[PathKey] = []
+        ca: dict[str, Any] = {}
         for layer in layers:
             variables = layer.variables or {"mesh": name, "cluster": cluster.name}
-            for attr in layer.settings.model_fields_set & set(_SETTINGS):
+            for attr in sorted(layer.settings.model_fields_set & set(_SETTINGS)):
                 value = getattr(layer.settings, attr)
                 if value is None:
                     continue
                 if isinstance(value, model.Addons):
                     value = value.model_dump(exclude_none=True)
+                elif isinstance(value, model.CA):
+                    value = value.model_dump(by_alias=True, exclude_unset=True)
                 alias = model.MeshSettings.model_fields[attr].alias or attr
                 substituted = substitute(value, variables)
                 if substituted != value:
                     self.recheck(alias, substituted, layer.path)
                 value = substituted
+                if attr in ("ca", "root_cert"):
+                    self.layer_ca(ca, origins, layer, value if attr == "ca" else
+                                  {"rootCert": value}, attr == "root_cert")
+                    continue
                 if isinstance(value, dict) and isinstance(values.get(attr), dict):
                     value = deep_merge(values[attr], value)
                 values[attr] = value
@@ -193,11 +202,32 @@ class MeshRules(Checker):
             trust_domain=values.get("trust_domain", f"{name}.local"),
             members=tuple(values.get("members", [])),
             addons=values.get("addons", {}),
-            root_cert_path=values.get("root_cert"),
+            root_cert_path=ca.get("rootCert"),
             smcp_spec=values.get("smcp_spec", {}),
             gateway_naming=values.get("gateway_naming", "suffix"),
             origins=origins, smcp_layers=tuple(smcp_layers),
+            ca=ca_plan(model.CA.model_validate(ca)),
         )
+
+    def layer_ca(self, ca: dict[str, Any], origins: dict[str, PathKey], layer: _Layer,
+                 settings: dict[str, Any], shorthand: bool) -> None:
+        """Lay one layer's `ca` (or its `rootCert` shorthand) over the earlier layers'; each
+        key replaces the earlier value whole (a `secret` is never half one kind and half
+        another)."""
+        ca_path: PathKey = (*layer.path, "ca")
+        if shorthand and "rootCert" in layer.settings.model_fields_set \
+                and layer.settings.ca is not None \
+                and "root_cert" in layer.settings.ca.model_fields_set:
+            self.error("MG057", "both `rootCert` and `ca.rootCert` are set",
+                       (*ca_path, "rootCert"), "`rootCert` is shorthand for `ca.rootCert`; "
+                       "keep one of them")
+            return
+        for key, value in settings.items():
+            ca[key] = value
+            origins["rootCert" if key == "rootCert" else f"ca.{key}"] = \
+                (*layer.path, "rootCert") if shorthand else (*ca_path, key)
+        if not shorthand:
+            origins["ca"] = ca_path
 
     def recheck(self, alias: str, value: Any, path: PathKey) -> None:
         """Validate a setting again once "{mesh}"/"{cluster}" are substituted."""
@@ -247,3 +277,19 @@ class MeshRules(Checker):
                            f'the {role} namespace of mesh "{mesh.name}" and already the '
                            f'{other_role} namespace of mesh "{other.name}"', path,
                            "a namespace belongs to at most one mesh per cluster")
+
+
+def ca_plan(ca: model.CA) -> CAPlan:
+    secret = ca.secret
+    external = secret.external_secret if secret else None
+    return CAPlan(
+        type=ca.type,
+        cert_chain_path=ca.cert_chain,
+        external_secret=ExternalSecretPlan(
+            external.store, external.store_kind, external.path, external.refresh_interval)
+        if external else None,
+        sealed_secret_path=secret.sealed_secret if secret else None,
+        out_of_band=bool(secret and secret.none is not None),
+        issuer_name=ca.issuer.name if ca.issuer else None,
+        issuer_kind=ca.issuer.kind if ca.issuer else None,
+    )

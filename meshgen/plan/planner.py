@@ -11,10 +11,11 @@ from .delivery import DeliveryRules
 from .federation import FederationRules
 from .meshes import MeshRules
 from .services import ServiceRules
+from .trust import TrustRules
 from .types import MeshPlan, Peering, Plan, peerings_by_local
 
 
-class Planner(MeshRules, FederationRules, ServiceRules, DeliveryRules):
+class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, DeliveryRules):
     # the whole plan ---------------------------------------------------------------------------
 
     def plan(self) -> Plan:
@@ -22,6 +23,7 @@ class Planner(MeshRules, FederationRules, ServiceRules, DeliveryRules):
         meshes = self.meshes(clusters)
         for mesh in meshes.values():
             self.check_mesh(mesh)
+            self.check_ca(mesh)
         ordered = sorted(meshes.values(), key=lambda m: (m.cluster.name, m.name))
         self.check_namespaces(ordered)
         pairs = self.pairs(meshes)
@@ -30,10 +32,12 @@ class Planner(MeshRules, FederationRules, ServiceRules, DeliveryRules):
                 meshes[name].peers.extend(sorted(pair - {name}))
         for mesh in ordered:
             mesh.peers.sort()
+        trust = self.trust(meshes)
         trust_domains: dict[str, MeshPlan] = {}
         for mesh in ordered:
             if mesh.federated:
                 self.check_federated(mesh, trust_domains)
+                self.load_root(mesh, trust)
         by_pair: dict[tuple[str, str], Peering] = {}
         for pair, (federation, path) in pairs.items():
             a, b = sorted(pair)
@@ -62,10 +66,15 @@ class Planner(MeshRules, FederationRules, ServiceRules, DeliveryRules):
             peerings=peerings,
             warnings=self.problems.warnings,
             delivery=delivery,
+            trust=trust,
             operators={c: subs for c, subs in operators.items() if subs},
         )
 
 
 def build_plan(fleet: model.Fleet, source: SourceFile, base_dir: Path,
-               now: datetime.datetime | None = None) -> Plan:
-    return Planner(fleet, source, base_dir, now).plan()
+               now: datetime.datetime | None = None, certificates: bool = True) -> Plan:
+    """The plan of fleet; with certificates=False no certificate or sealed-secret file is
+    read (for the commands that create them)."""
+    planner = Planner(fleet, source, base_dir, now)
+    planner.read_certificates = certificates
+    return planner.plan()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..certs import RootCertificate
-from ..errors import Problem
+from ..errors import FleetError, Problem
 from ..source import PathKey, SourceFile
 
 if TYPE_CHECKING:
@@ -37,6 +38,64 @@ class ClusterPlan:
     origin: PathKey
 
 
+CAType = Literal["selfSigned", "plugin", "certManager"]
+# where istiod reads a plugged-in CA (the `cacerts` Secret, mounted optionally)
+CACERTS = "cacerts"
+CACERTS_DIR = "/etc/cacerts"
+CACERTS_KEYS = ("ca-cert.pem", "ca-key.pem", "root-cert.pem", "cert-chain.pem")
+
+
+@dataclass(frozen=True)
+class ExternalSecretPlan:
+    store: str
+    store_kind: str
+    path: str
+    refresh_interval: str
+
+
+@dataclass
+class CAPlan:
+    """How a mesh's istiod gets its signing CA, and what its peers trust."""
+
+    type: CAType = "selfSigned"
+    cert_chain_path: str | None = None
+    external_secret: ExternalSecretPlan | None = None
+    sealed_secret_path: str | None = None
+    out_of_band: bool = False
+    issuer_name: str | None = None
+    issuer_kind: str | None = None
+    # the federation whose shared root this mesh's intermediate chains to
+    shared_by: str | None = None
+    # a SealedSecret read from sealed_secret_path, included in the overlay as is
+    sealed_secret: dict[str, Any] | None = None
+
+    @property
+    def plugged_in(self) -> bool:
+        return self.type != "selfSigned"
+
+    @property
+    def secret_source(self) -> str | None:
+        if self.external_secret:
+            return "externalSecret"
+        if self.sealed_secret_path:
+            return "sealedSecret"
+        if self.out_of_band:
+            return "none"
+        return "certManager" if self.type == "certManager" else None
+
+
+@dataclass
+class TrustPlan:
+    """A federation's trust model; with shared trust, the root every member chains to."""
+
+    federation: str
+    type: Literal["limited", "shared"]
+    meshes: tuple[str, ...]
+    root_cert_path: str | None
+    origin: PathKey
+    root: RootCertificate | None = None
+
+
 @dataclass
 class MeshPlan:
     name: str
@@ -54,8 +113,10 @@ class MeshPlan:
     origins: dict[str, PathKey]
     # where each layer (defaults, template, mesh) that sets smcpSpec has it, last wins
     smcp_layers: tuple[PathKey, ...] = ()
+    # the root certificate the mesh's peers trust for it (its own, or a shared root)
     root: RootCertificate | None = None
     peers: list[str] = field(default_factory=list)
+    ca: CAPlan = field(default_factory=CAPlan)
 
     @property
     def federated(self) -> bool:
@@ -168,6 +229,7 @@ class Plan:
     peerings: list[Peering]
     warnings: list[Problem] = field(default_factory=list)
     delivery: DeliveryPlan | None = None
+    trust: list[TrustPlan] = field(default_factory=list)
     # cluster -> the operator Subscriptions its overlay installs first
     operators: dict[str, list[OperatorSubscription]] = field(default_factory=dict)
     _by_cluster: dict[str, list[MeshPlan]] = field(default_factory=dict, init=False, repr=False)
@@ -189,3 +251,15 @@ class Plan:
 
     def mesh(self, name: str) -> MeshPlan:
         return next(m for m in self.meshes if m.name == name)
+
+    def named(self, name: str) -> MeshPlan:
+        """The mesh a user named on the command line, or a located MG031."""
+        known = sorted(m.name for m in self.meshes)
+        if name not in known:
+            source = self.source
+            where = source.key_at(("meshes",)) if ("meshes",) in source.keys else source.at(())
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = (f'did you mean "{close[0]}"? ' if close else "") + \
+                "known meshes: " + ", ".join(known)
+            raise FleetError(Problem("MG031", f'no mesh "{name}" in the fleet', where, hint))
+        return self.mesh(name)
