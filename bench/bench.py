@@ -56,11 +56,19 @@ def cluster_entry(index: int) -> Entry:
 
 
 def mesh_entry(index: int, cluster: str) -> Entry:
-    """Own control-plane and member namespaces; odd meshes get a second member."""
+    """Own control-plane and member namespaces; odd meshes get a second member. The CA
+    modes take turns: selfSigned, plugin from an ExternalSecret, certManager."""
     name = f"mesh-{index:04d}"
     members = [f"{name}-app"] + ([f"{name}-web"] if index % 2 else [])
-    return {"name": name, "cluster": cluster, "namespace": f"{name}-system",
-            "members": members, "rootCert": ROOT_CERT}
+    entry: Entry = {"name": name, "cluster": cluster, "namespace": f"{name}-system",
+                    "members": members, "rootCert": ROOT_CERT}
+    if index % 3 == 1:
+        entry["ca"] = {"type": "plugin", "secret": {"externalSecret": {
+            "store": "vault", "storeKind": "ClusterSecretStore", "path": f"pki/{name}"}}}
+    elif index % 3 == 2:
+        entry["ca"] = {"type": "certManager",
+                       "issuer": {"name": "mesh-root", "kind": "ClusterIssuer"}}
+    return entry
 
 
 def federation_groups(meshes: list[str]) -> list[list[str]]:

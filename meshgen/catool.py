@@ -3,7 +3,7 @@ intermediate CAs a fleet's plugged-in meshes need, `meshgen ca secret` prints a 
 `cacerts` Secret. Keys stay in the CA directory (mode 0600, git-ignored); only public
 certificates go where fleet.yaml expects them.
 
-    <dir>/roots/<mesh-NAME | federation-NAME>/{root-cert.pem, root-key.pem}
+    <dir>/roots/<federation-NAME | file-ROOTCERT-PATH | mesh-NAME>/{root-cert.pem, root-key.pem}
     <dir>/meshes/<mesh>/{ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem}
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 import base64
 import datetime
 import os
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -74,7 +75,14 @@ class CAInit:
 
 
 def root_ident(mesh: MeshPlan) -> str:
-    return f"federation-{mesh.ca.shared_by}" if mesh.ca.shared_by else f"mesh-{mesh.name}"
+    """The CA directory's name for the root mesh chains to: one per shared federation, one
+    per public root file (meshes naming the same file share its root), else the mesh's."""
+    if mesh.ca.shared_by:
+        return f"federation-{mesh.ca.shared_by}"
+    if mesh.root_cert_path:
+        stem = str(PurePosixPath(mesh.root_cert_path).with_suffix(""))
+        return "file-" + re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-")
+    return f"mesh-{mesh.name}"
 
 
 def init_ca(plan: Plan, base_dir: Path, ca_dir: Path, out: Path, *, key_type: KeyType,

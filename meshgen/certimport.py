@@ -55,11 +55,15 @@ def _pem_of(raw: bytes, name: str) -> tuple[bytes, Location]:
     data: Any = source.data
     path: tuple[str | int, ...] = ()
     if isinstance(data, dict) and data.get("kind") == "List":
+        # `oc get configmap -o yaml` without a name lists every ConfigMap of the namespace
         items = data.get("items")
-        for i, item in enumerate(items if isinstance(items, list) else []):
-            if isinstance(item, dict) and item.get("kind") == "ConfigMap":
-                data, path = item, ("items", i)
-                break
+        found = [(i, item) for i, item in enumerate(items if isinstance(items, list) else [])
+                 if _holds_root(item)]
+        named = [(i, item) for i, item in found
+                 if item["metadata"].get("name") == ISTIO_ROOT_CONFIGMAP]
+        if named or found:
+            i, data = (named or found)[0]
+            path = ("items", i)
     value = data.get("data", {}).get(ROOT_KEY) if isinstance(data, dict) and \
         isinstance(data.get("data"), dict) else None
     if not isinstance(data, dict) or data.get("kind") != "ConfigMap" or \
@@ -69,6 +73,12 @@ def _pem_of(raw: bytes, name: str) -> tuple[bytes, Location]:
             f"pass the output of `oc get configmap {ISTIO_ROOT_CONFIGMAP} -n <namespace> "
             "-o yaml` from the mesh's control-plane namespace"))
     return value.encode("utf-8"), source.at((*path, "data", ROOT_KEY))
+
+
+def _holds_root(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("kind") == "ConfigMap" and \
+        isinstance(item.get("metadata"), dict) and isinstance(item.get("data"), dict) and \
+        isinstance(item["data"].get(ROOT_KEY), str)
 
 
 def import_root(plan: Plan, base_dir: Path, mesh_name: str, root: RootCertificate

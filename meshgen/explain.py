@@ -102,9 +102,40 @@ def _mesh_section(plan: Plan, mesh: MeshPlan) -> Section:
         _setting(plan, mesh, "trust domain", "trustDomain", mesh.trust_domain),
         _setting(plan, mesh, "members", "members", list(mesh.members)),
         _setting(plan, mesh, "root cert", "rootCert", mesh.root_cert_path),
+        _ca_fact(plan, mesh),
+        *_trust_facts(plan, mesh),
         _setting(plan, mesh, "gateway naming", "gatewayNaming", mesh.gateway_naming),
     ]
     return section
+
+
+def _ca_fact(plan: Plan, mesh: MeshPlan) -> Fact:
+    """How istiod gets its CA, and how a plugged-in one reaches the cluster."""
+    ca = mesh.ca
+    at = plan.source.at
+    origin = at(mesh.origins["ca.type"]) if "ca.type" in mesh.origins else None
+    if ca.type == "selfSigned":
+        return Fact("ca", "selfSigned", origin, "istiod makes its own root" if origin else
+                    "default: istiod makes its own root")
+    if ca.external_secret is not None:
+        source = ca.external_secret
+        how = f"ExternalSecret from {source.store_kind} {source.store}, key {source.path}"
+    elif ca.sealed_secret_path is not None:
+        how = f"SealedSecret {ca.sealed_secret_path}"
+    elif ca.type == "certManager":
+        how = f"Certificate from {ca.issuer_kind} {ca.issuer_name}"
+    else:
+        how = "created out of band"
+    return Fact("ca", f"{ca.type}: cacerts via {how}", origin)
+
+
+def _trust_facts(plan: Plan, mesh: MeshPlan) -> list[Fact]:
+    shared = next((t for t in plan.trust if t.federation == mesh.ca.shared_by), None)
+    if shared is None:
+        return []
+    subject = ", ".join(shared.root.subjects) if shared.root else shared.root_cert_path
+    return [Fact("trust", f"shared root of federation {shared.federation}: {subject}",
+                 _root_origin(plan, mesh))]
 
 
 def _peer_section(plan: Plan, peering: Peering) -> Section:
@@ -131,8 +162,8 @@ def _peer_section(plan: Plan, peering: Peering) -> Section:
         Fact("egress gateway", peering.egress.name, naming),
         Fact("client ID", peering.client_id, federation,
              f"{peer.name}'s egress gateway for {local.name}"),
-        Fact("root cert", f"ConfigMap {peering.root_cert_configmap}",
-             at(peer.origins["rootCert"]) if "rootCert" in peer.origins else None),
+        Fact("root cert", f"ConfigMap {peering.root_cert_configmap}", _root_origin(plan, peer),
+             f"shared root of federation {peer.ca.shared_by}" if peer.ca.shared_by else ""),
     ]
     section.children["exports"] = [
         Fact("/".join(rule.exported_as), _export_source(rule.namespace, rule.name, rule.selector),
@@ -143,6 +174,14 @@ def _peer_section(plan: Plan, peering: Peering) -> Section:
              "pattern" if "*" in (rule.name, rule.namespace) else "")
         for rule in peering.imports]
     return section
+
+
+def _root_origin(plan: Plan, mesh: MeshPlan) -> Location | None:
+    """Where the root mesh's peers trust comes from: a shared federation root, or its own."""
+    shared = next((t for t in plan.trust if t.federation == mesh.ca.shared_by), None)
+    if shared is not None:
+        return plan.source.at((*shared.origin, "rootCert"))
+    return plan.source.at(mesh.origins["rootCert"]) if "rootCert" in mesh.origins else None
 
 
 def _export_source(namespace: str, name: str | None, selector: dict[str, str] | None) -> str:

@@ -1,11 +1,13 @@
-"""Create the public root certificates of the bundled example fleet.
+"""Create the public certificates of the bundled example fleet.
 
-    python scripts/example_certs.py            # writes fleet/certs/<mesh>.pem
+    python scripts/example_certs.py            # writes fleet/certs/*.pem
 
-Each mesh gets a fresh self-signed root CA valid for ten years. Only the public
-certificates are written; the private keys exist in memory only and are discarded,
-so nothing secret can reach the repository. Rerun it when the roots near expiry,
-then rebuild the overlays (`meshgen build`).
+prod-mesh gets a root CA and an intermediate (its cert-chain.pem), stage-mesh a root
+standing in for the one its istiod made and `meshgen certs import` stored, and the
+bookinfo federation its shared root. Only public certificates are written; the private
+keys exist in memory only and are discarded, so nothing secret can reach the
+repository. Rerun it when the certificates near expiry, then rebuild the overlays
+(`meshgen build`). For a lab with keys you can use, run `meshgen ca init` instead.
 """
 
 from __future__ import annotations
@@ -13,17 +15,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from meshgen.ca import certificate_pem, make_certificate
+from meshgen.ca import certificate_pem, issue_intermediate, make_certificate
 
-MESHES = ("prod-mesh", "stage-mesh", "east-mesh", "west-mesh", "central-mesh")
+ROOTS = ("prod-mesh", "stage-mesh", "bookinfo-root")
 
 
 def main(directory: Path = Path("fleet/certs")) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    for mesh in MESHES:
-        cert, _key = make_certificate(f"{mesh} root CA")
-        (directory / f"{mesh}.pem").write_text(certificate_pem(cert))
-        print(f"wrote {directory / f'{mesh}.pem'}")
+    written: dict[str, str] = {}
+    for name in ROOTS:
+        cert, key = make_certificate(f"{name} root CA")
+        written[f"{name}.pem"] = certificate_pem(cert)
+        if name == "prod-mesh":
+            intermediate, _ = issue_intermediate(cert, key, "prod-mesh intermediate CA",
+                                                 days=1825)
+            written["prod-mesh-chain.pem"] = certificate_pem(intermediate) + \
+                certificate_pem(cert)
+    for file, pem in written.items():
+        (directory / file).write_text(pem)
+        print(f"wrote {directory / file}")
 
 
 if __name__ == "__main__":

@@ -22,10 +22,10 @@ def test_build_then_check(tmp_path: Path) -> None:
     fleet = example_copy(tmp_path)
     first = meshgen("build", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "74 added" in first.stdout
+    assert "78 added" in first.stdout
     assert (tmp_path / "overlays" / "east" / "kustomization.yaml").is_file()
     again = meshgen("build", cwd=tmp_path)
-    assert "0 added, 0 updated, 0 removed, 74 unchanged" in again.stdout
+    assert "0 added, 0 updated, 0 removed, 78 unchanged" in again.stdout
     assert meshgen("build", "--check", cwd=tmp_path).returncode == 0
 
     # a change in the fleet: one file modified, some missing, some stale
@@ -54,14 +54,14 @@ def test_build_then_check(tmp_path: Path) -> None:
 def test_validate_with_crds() -> None:
     result = meshgen("validate", str(EXAMPLE_FLEET), "--crds", str(crds_dir()))
     assert result.returncode == 0, result.stderr
-    assert "ok: 3 overlay(s), 4 delivery kustomization(s), 67 objects" in result.stdout
+    assert "ok: 3 overlay(s), 4 delivery kustomization(s), 71 objects" in result.stdout
 
 
 def test_validate_fails_on_crd_violation(tmp_path: Path) -> None:
     fleet = example_copy(tmp_path)
     fleet.write_text(fleet.read_text().replace(
-        "    rootCert: certs/prod-mesh.pem\n",
-        "    rootCert: certs/prod-mesh.pem\n    smcpSpec: {security: {dataplane: {mtls: true}}}\n"))
+        "    members: [prod-bookinfo]\n",
+        "    members: [prod-bookinfo]\n    smcpSpec: {security: {dataplane: {mtls: true}}}\n"))
     result = meshgen("validate", str(fleet), "--crds", str(crds_dir()))
     assert result.returncode == 1
     assert "ServiceMeshControlPlane prod-mesh/prod-mesh: spec.security: Additional properties " \

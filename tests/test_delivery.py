@@ -184,7 +184,8 @@ def test_sync_options_skip_dry_run_for_operator_kinds_and_keep_member_namespaces
         for obj in objects(example, f"{cluster}/"):
             options = obj["metadata"]["annotations"].get(SYNC_OPTIONS)
             group = obj["apiVersion"].rpartition("/")[0]
-            if group in ("maistra.io", "federation.maistra.io", "multicluster.x-k8s.io"):
+            if group in ("maistra.io", "federation.maistra.io", "multicluster.x-k8s.io",
+                         "external-secrets.io", "cert-manager.io", "bitnami.com"):
                 assert options == SKIP_DRY_RUN, obj["metadata"]
             elif obj["kind"] == "Namespace" and (cluster, obj["metadata"]["name"]) in members:
                 assert options == "Prune=false,Delete=false"

@@ -117,7 +117,9 @@ def test_explain_text_names_every_fact_with_its_line() -> None:
     assert result.exit_code == 0, result.output
     text = result.stdout
     cert = fleet_line("rootCert: certs/prod-mesh.pem")
-    assert re.search(rf"^  root cert +certs/prod-mesh.pem +line {cert}:15$", text, re.M)
+    assert re.search(rf"^  root cert +certs/prod-mesh.pem +line {cert}:17$", text, re.M)
+    assert re.search(rf"^  ca +plugin: cacerts via ExternalSecret from ClusterSecretStore "
+                     rf"vault, key pki/meshes/prod-mesh +line {cert - 1}:13$", text, re.M)
     assert re.search(r"^  trust domain +prod-mesh.local +\(default: <mesh>.local\)$", text,
                      re.M)
     assert "peer stage-mesh  line " in text

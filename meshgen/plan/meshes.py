@@ -215,8 +215,7 @@ class MeshRules(Checker):
         key replaces the earlier value whole (a `secret` is never half one kind and half
         another)."""
         ca_path: PathKey = (*layer.path, "ca")
-        if shorthand and "rootCert" in layer.settings.model_fields_set \
-                and layer.settings.ca is not None \
+        if shorthand and layer.settings.ca is not None \
                 and "root_cert" in layer.settings.ca.model_fields_set:
             self.error("MG057", "both `rootCert` and `ca.rootCert` are set",
                        (*ca_path, "rootCert"), "`rootCert` is shorthand for `ca.rootCert`; "
