@@ -123,14 +123,32 @@ def check_chain(chain: list[x509.Certificate], roots: list[x509.Certificate], na
                 f"in the file, {_subject(issuer)!r}",
                 "cert-chain.pem lists the mesh's CA first, then each issuer up to the root")
     last = chain[-1]
-    if any(last.public_bytes(Encoding.DER) == r.public_bytes(Encoding.DER) for r in roots):
-        return
-    if not any(signed_by(last, root) for root in roots):
-        raise CertificateProblem(
-            "MG059", f"{name}: {_subject(last)!r} is not signed by the root "
-            + " or ".join(repr(_subject(r)) for r in roots),
-            "the mesh's intermediate CA must be issued by the root its peers trust; "
-            "issue it again from that root (`meshgen ca init` does for labs)")
+    path = list(chain)
+    if not any(last.public_bytes(Encoding.DER) == r.public_bytes(Encoding.DER) for r in roots):
+        root = next((r for r in roots if signed_by(last, r)), None)
+        if root is None:
+            raise CertificateProblem(
+                "MG059", f"{name}: {_subject(last)!r} is not signed by the root "
+                + " or ".join(repr(_subject(r)) for r in roots),
+                "the mesh's intermediate CA must be issued by the root its peers trust; "
+                "issue it again from that root (`meshgen ca init` does for labs)")
+        path.append(root)
+    _check_path_lengths(path, name)
+
+
+def _check_path_lengths(path: list[x509.Certificate], name: str) -> None:
+    """Each CA's pathLenConstraint must allow the CAs below it (the mesh's CA at index 0
+    signs workload leaves only, so it needs none)."""
+    for below, cert in enumerate(path):
+        try:
+            limit = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        except x509.ExtensionNotFound:
+            continue
+        if limit.path_length is not None and limit.path_length < below:
+            raise CertificateProblem(
+                "MG059", f"{name}: {_subject(cert)!r} allows {limit.path_length} CA "
+                f"certificate(s) below it (pathLenConstraint) but has {below}",
+                "issue the mesh's CA directly from a CA whose pathLenConstraint allows it")
 
 
 def _subject(cert: x509.Certificate) -> str:

@@ -208,7 +208,7 @@ class Addons(Spec):
 class ExternalSecretSource(Spec):
     """An external-secrets.io ExternalSecret that writes `cacerts` from a secret store."""
 
-    store: Name
+    store: SettingName
     store_kind: Literal["SecretStore", "ClusterSecretStore"] = "SecretStore"
     path: SecretPath
     refresh_interval: Duration = "1h"
@@ -227,7 +227,7 @@ class SecretSource(Spec):
 
 
 class CertIssuer(Spec):
-    name: Name
+    name: SettingName
     kind: Literal["Issuer", "ClusterIssuer"] = "Issuer"
 
 

@@ -40,6 +40,8 @@ _METADATA = {
                       "maxLength": 63},
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
         "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        # kubeseal writes `creationTimestamp: null` into the SealedSecrets meshgen includes
+        "creationTimestamp": {"type": ["string", "null"]},
     },
     "additionalProperties": False,
 }

@@ -135,10 +135,15 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 @pytest.fixture(scope="session")
 def certs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real certificates for the paths the case files name (certs/<name>.pem)."""
+    """Real certificates for the paths the case files name (certs/<name>.pem), plus the
+    intermediate-CA chains (certs/chain-*.pem) and SealedSecret files (certs/sealed-*.yaml)
+    of the trust cases."""
+    from meshgen.ca import issue_intermediate
+
     now = datetime.datetime.now(datetime.timezone.utc)
     directory = tmp_path_factory.mktemp("certs")
-    good, _ = make_certificate("good root CA")
+    good, good_key = make_certificate("good root CA")
+    other, other_key = make_certificate("other root CA")
     soon, _ = make_certificate("soon root CA", days=10)
     leaf, _ = make_certificate("leaf", ca=False)
     expired, _ = make_certificate("expired root CA", not_before=now - datetime.timedelta(
@@ -146,8 +151,15 @@ def certs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     future, _ = make_certificate("future root CA", not_before=now + datetime.timedelta(
         days=365), days=3650)
     with_key, key = make_certificate("careless root CA")
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    # intermediates of the good root (one expiring in 10 days) and of another root; a
+    # chain file lists the mesh's CA first, then each issuer, optionally up to the root
+    issuing, _ = issue_intermediate(good, good_key, "good intermediate CA")
+    foreign, _ = issue_intermediate(other, other_key, "other intermediate CA")
+    expiring, _ = issue_intermediate(good, good_key, "expiring intermediate CA", days=10)
     files = {
         "good.pem": _pem(good),
+        "other.pem": _pem(other),
         "soon.pem": _pem(soon),
         "leaf.pem": _pem(leaf),
         "expired.pem": _pem(expired),
@@ -159,7 +171,34 @@ def certs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "not-pem.pem": b"this is a root certificate, trust me\n",
         "garbage.pem": b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n"
                        b"-----END CERTIFICATE-----\n",
+        "chain-good.pem": _pem(issuing) + _pem(good),
+        "chain-out-of-order.pem": _pem(good) + _pem(issuing),
+        "chain-other-root.pem": _pem(foreign),
+        "chain-expiring.pem": _pem(expiring),
     }
+
+    def sealed(namespace: str = "a-mesh", keys: tuple[str, ...] = (
+            "ca-cert.pem", "ca-key.pem", "root-cert.pem", "cert-chain.pem")) -> bytes:
+        """The SealedSecret of `cacerts` as `kubeseal -o yaml` writes it; the sealed values
+        are opaque to meshgen."""
+        data = "".join(f"    {k}: AgBzZWFsZWQgYnkga3ViZXNlYWw{i}\n" for i, k in enumerate(keys))
+        return (f"apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n"
+                f"  name: cacerts\n  namespace: {namespace}\nspec:\n  encryptedData:\n"
+                f"{data}  template:\n    metadata: {{name: cacerts, namespace: {namespace}}}\n"
+                ).encode()
+
+    files.update({
+        "sealed-good.yaml": sealed(),
+        "sealed-wrong-namespace.yaml": sealed(namespace="other-mesh"),
+        "sealed-missing-key.yaml": sealed(keys=("ca-cert.pem", "root-cert.pem",
+                                                "cert-chain.pem")),
+        # the Secret itself, not sealed (its values are plain base64)
+        "sealed-plain-secret.yaml": b"apiVersion: v1\nkind: Secret\nmetadata:\n"
+                                    b"  name: cacerts\n  namespace: a-mesh\ntype: Opaque\n"
+                                    b"data:\n  ca-cert.pem: bm90IHNlYWxlZA==\n",
+        "sealed-not-yaml.yaml": b"apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\n"
+                                b"spec: {encryptedData: [ca-cert.pem: \n",
+    })
     for name, data in files.items():
         (directory / name).write_bytes(data)
     return directory

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
 )
 
-from meshgen.ca import certificate_pem, make_certificate
-from meshgen.certs import EXPIRY_WARNING, CertificateProblem, read_root
+from meshgen.ca import certificate_pem, issue_intermediate, make_certificate
+from meshgen.certs import EXPIRY_WARNING, CertificateProblem, check_chain, read_root, signed_by
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 
@@ -75,3 +75,23 @@ def test_garbage_is_refused(tmp_path: Path, text: str) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     assert code_of(tmp_path / "nope.pem") == "MG051"
+
+
+def test_chains_are_followed_to_the_root_with_path_lengths() -> None:
+    root, root_key = make_certificate("root")
+    issuing, issuing_key = issue_intermediate(root, root_key, "issuing CA")
+    check_chain([issuing], [root], "chain.pem")
+    check_chain([issuing, root], [root], "chain.pem")
+    # issue_intermediate makes pathLenConstraint 0: it may sign workload leaves only
+    below, _ = issue_intermediate(issuing, issuing_key, "one CA too deep")
+    assert signed_by(below, issuing)
+    with pytest.raises(CertificateProblem) as exc:
+        check_chain([below, issuing], [root], "chain.pem")
+    assert exc.value.code == "MG059" and "pathLenConstraint" in exc.value.message
+    other, _ = make_certificate("another root")
+    with pytest.raises(CertificateProblem) as exc:
+        check_chain([issuing], [other], "chain.pem")
+    assert exc.value.code == "MG059" and "not signed by the root" in exc.value.message
+    with pytest.raises(CertificateProblem) as exc:
+        check_chain([root, issuing], [root], "chain.pem")
+    assert "next certificate" in exc.value.message

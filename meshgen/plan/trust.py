@@ -100,6 +100,8 @@ class TrustRules(Checker):
     def trust(self, meshes: dict[str, MeshPlan]) -> list[TrustPlan]:
         plans: list[TrustPlan] = []
         shared_by: dict[str, TrustPlan] = {}
+        # (mesh, the shared federation it chains to, another shared federation it is in)
+        doubles: list[tuple[str, TrustPlan, TrustPlan]] = []
         for i, fed in enumerate(self.fleet.federations):
             path: PathKey = ("federations", i, "trust")
             members = tuple(m for m in dict.fromkeys(fed.meshes) if m in meshes)
@@ -124,18 +126,31 @@ class TrustRules(Checker):
                                "a shared root needs a plugged-in intermediate CA in every "
                                "mesh: set ca.type to plugin or certManager")
                 first = shared_by.setdefault(name, plan)
-                if first is not plan and first.root_cert_path != plan.root_cert_path:
-                    self.error("MG058", f'mesh "{name}" is in federations "{first.federation}"'
-                               f' and "{fed.name}", which share different roots', path,
-                               "a mesh's CA chains to one root; give both federations the "
-                               "same trust.rootCert")
                 mesh.ca.shared_by = first.federation
+                if first is not plan:
+                    doubles.append((name, first, plan))
         if self.read_certificates:
             for plan in plans:
                 if plan.type == "shared" and plan.root_cert_path is not None:
                     plan.root = self.root_at(plan.root_cert_path, (*plan.origin, "rootCert"),
                                              f'shared root of federation "{plan.federation}"')
+        for name, first, plan in doubles:
+            if not self.same_root(first, plan):
+                self.error("MG058", f'mesh "{name}" is in federations "{first.federation}" '
+                           f'and "{plan.federation}", which share different roots',
+                           plan.origin, "a mesh's CA chains to one root; give both "
+                           "federations the same trust.rootCert")
         return plans
+
+    def same_root(self, one: TrustPlan, other: TrustPlan) -> bool:
+        """Whether two shared federations name one root: the same certificates, or (before
+        they are read) the same file."""
+        if one.root is not None and other.root is not None:
+            return one.root.pem == other.root.pem
+        if one.root_cert_path is None or other.root_cert_path is None:
+            return True  # reported as a missing trust.rootCert
+        return (self.base_dir / one.root_cert_path).resolve() == \
+            (self.base_dir / other.root_cert_path).resolve()
 
     def load_root(self, mesh: MeshPlan, trust: list[TrustPlan]) -> None:
         """Find the root mesh's peers trust: a shared federation root, or the mesh's own."""
