@@ -60,3 +60,18 @@ clusters:
     labels: {zone: b}
     ingress: {type: Submariner}
 """
+
+
+Snapshot = dict[str, tuple[bytes | None, int]]
+
+
+def snapshot(root: Path) -> Snapshot:
+    """Every file's bytes and every file's and directory's mtime_ns under root."""
+    result: Snapshot = {".": (None, root.stat().st_mtime_ns)}
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(directory, name)
+            rel = path.relative_to(root).as_posix()
+            data = None if path.is_dir() else path.read_bytes()
+            result[rel] = (data, path.lstat().st_mtime_ns)
+    return result

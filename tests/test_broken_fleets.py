@@ -19,7 +19,6 @@ output directory byte- and mtime-identical.
 from __future__ import annotations
 
 import datetime
-import os
 import re
 import shutil
 import subprocess
@@ -39,7 +38,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 import meshgen
-from conftest import EXAMPLE_FLEET, REPO
+from conftest import EXAMPLE_FLEET, REPO, Snapshot, snapshot
 from meshgen.ca import make_certificate
 
 BROKEN = Path(__file__).resolve().parent / "broken"
@@ -229,21 +228,6 @@ def out_dir(tmp_path: Path, good_tree: Path) -> Path:
     shutil.copytree(good_tree, out, copy_function=shutil.copy2)
     (out / SENTINEL).write_text("written by hand; meshgen must never touch this\n")
     return out
-
-
-Snapshot = dict[str, tuple[bytes | None, int]]
-
-
-def snapshot(root: Path) -> Snapshot:
-    """Every file's bytes and every file's and directory's mtime_ns under root."""
-    result: Snapshot = {".": (None, root.stat().st_mtime_ns)}
-    for directory, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = Path(directory, name)
-            rel = path.relative_to(root).as_posix()
-            data = None if path.is_dir() else path.read_bytes()
-            result[rel] = (data, path.lstat().st_mtime_ns)
-    return result
 
 
 def install_case(case: Case, tmp_path: Path, certs_dir: Path) -> Path:

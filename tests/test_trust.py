@@ -20,7 +20,7 @@ import pytest
 import yaml
 from cryptography import x509
 
-from conftest import REPO, TWO_CLUSTERS, FleetWriter, crds_dir
+from conftest import REPO, TWO_CLUSTERS, FleetWriter, crds_dir, snapshot
 from meshgen.build import Build, compile_fleet
 from meshgen.ca import certificate_pem, issue_intermediate, make_certificate, private_key_pem
 from meshgen.errors import FleetError
@@ -103,20 +103,6 @@ def sealed_secret(namespace: str, *, kubeseal_metadata: bool = False,
             "template": template,
         },
     }
-
-
-Snapshot = dict[str, tuple[bytes | None, int]]
-
-
-def snapshot(root: Path) -> Snapshot:
-    """Every file's bytes and every entry's mtime under root."""
-    result: Snapshot = {".": (None, root.stat().st_mtime_ns)}
-    for directory, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = Path(directory, name)
-            data = None if path.is_dir() else path.read_bytes()
-            result[path.relative_to(root).as_posix()] = (data, path.lstat().st_mtime_ns)
-    return result
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -206,8 +206,14 @@ class MeshRules(Checker):
             smcp_spec=values.get("smcp_spec", {}),
             gateway_naming=values.get("gateway_naming", "suffix"),
             origins=origins, smcp_layers=tuple(smcp_layers),
-            ca=ca_plan(model.CA.model_validate(ca)),
+            ca=self.ca_plan(ca),
         )
+
+    def ca_plan(self, ca: dict[str, Any]) -> CAPlan:
+        try:
+            return ca_plan(model.CA.model_validate(ca))
+        except ValidationError:
+            return CAPlan()  # a substituted value is invalid; recheck has reported it
 
     def layer_ca(self, ca: dict[str, Any], origins: dict[str, PathKey], layer: _Layer,
                  settings: dict[str, Any], shorthand: bool) -> None:
