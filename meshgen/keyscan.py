@@ -36,8 +36,11 @@ def private_keys(files: Mapping[str, bytes], out: Path) -> list[Problem]:
 
 
 def _first_key(data: bytes) -> tuple[int, str]:
-    if match := _PEM_KEY.search(data):
+    # the substring tests are cheap and rule out almost every file before any regex runs
+    if b"PRIVATE KEY-----" in data and (match := _PEM_KEY.search(data)):
         return match.start(), "PEM"
+    if not _B64_BEGIN.search(data):
+        return -1, ""
     for token in _B64_TOKEN.finditer(data):
         if _B64_BEGIN.search(token.group(0)) and _PEM_KEY.search(_decoded(token.group(0))):
             return token.start(), "base64-encoded PEM"
