@@ -16,7 +16,6 @@ from .plan import Plan, build_plan
 from .render import render_plan
 from .source import load
 
-DEFAULT_FLEET = Path("fleet/fleet.yaml")
 DEFAULT_OUT = Path("overlays")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -31,7 +30,8 @@ from .ca import (
 )
 from .certs import signed_by
 from .errors import FleetError, Location, Problem, Problems
-from .plan import CACERTS, CACERTS_KEYS, MeshPlan, Plan
+from .output import write_atomic
+from .plan import CACERTS, CACERTS_KEYS, MeshPlan, Plan, shared_trust
 
 DEFAULT_CA_DIR = Path(".meshgen/ca")
 GITIGNORE = "# meshgen ca init: private keys; never commit this directory\n*\n"
@@ -91,7 +91,6 @@ def init_ca(plan: Plan, base_dir: Path, ca_dir: Path, out: Path, *, key_type: Ke
     ca_dir and public certificates where fleet.yaml names them. Checks everything before
     writing anything."""
     _refuse_inside(ca_dir, out)
-    shared_roots = {t.federation: t.root_cert_path for t in plan.trust if t.type == "shared"}
     result = CAInit()
     roots: dict[str, RootCA] = {}
     for mesh in plan.meshes:
@@ -99,8 +98,8 @@ def init_ca(plan: Plan, base_dir: Path, ca_dir: Path, out: Path, *, key_type: Ke
             continue
         ident = root_ident(mesh)
         if ident not in roots:
-            public_rel = shared_roots[mesh.ca.shared_by] if mesh.ca.shared_by \
-                else mesh.root_cert_path
+            shared = shared_trust(mesh, plan.trust)
+            public_rel = shared.root_cert_path if shared else mesh.root_cert_path
             roots[ident] = _root(ca_dir / "roots" / ident, ident, organization, key_type,
                                  root_days, base_dir / public_rel if public_rel else None)
             result.roots.append(roots[ident])
@@ -115,8 +114,7 @@ def init_ca(plan: Plan, base_dir: Path, ca_dir: Path, out: Path, *, key_type: Ke
     _write_ca_dir(ca_dir, result)
     for path, data in {**roots_public, **chains_public}.items():
         if not path.is_file() or path.read_bytes() != data:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            write_atomic(path, data)
             result.public_written.append(path)
     return result
 
@@ -211,14 +209,8 @@ def _write_ca_dir(ca_dir: Path, result: CAInit) -> None:
 
 
 def _write_secret(path: Path, data: bytes) -> None:
-    """Write with mode 0600 from the first byte (no window where others may read it)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.unlink(missing_ok=True)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(temp, path)
+    write_atomic(path, data, 0o600)
 
 
 # `meshgen ca secret` ------------------------------------------------------------------------

@@ -4,14 +4,13 @@ where fleet.yaml expects it (the second phase of the selfSigned flow)."""
 from __future__ import annotations
 
 import datetime
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .certs import CertificateProblem, RootCertificate, parse_root
 from .errors import FleetError, Location, Problem
+from .output import write_atomic
 from .plan import Plan
 from .source import loads
 
@@ -99,18 +98,6 @@ def import_root(plan: Plan, base_dir: Path, mesh_name: str, root: RootCertificat
     old = target.read_bytes() if target.is_file() else None
     new = root.pem.encode("ascii")
     if old != new:
-        _write_atomic(target, new)
+        write_atomic(target, new)
     return Imported(mesh.name, target, root, old != new)
 
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO, TypeVar
 import click
 
 from . import __version__, output
-from .build import DEFAULT_FLEET, DEFAULT_OUT, Build, compile_fleet, plan_fleet
+from .build import DEFAULT_OUT, Build, compile_fleet, plan_fleet
 from .ca import KEY_TYPES, KeyType
 from .catool import DEFAULT_CA_DIR, cacerts_secret, init_ca
 from .certimport import MAX_INPUT, import_root, read_input
@@ -27,6 +27,7 @@ from .graph import draw
 from .report import EXIT_FAILED, EXIT_OK, PROBLEM_FORMATS, Exit, Reporter
 from .scaffold import scaffold
 from .schema import schema_text
+from .source import DEFAULT_FLEET
 from .verify import SchemaSet, verify_tree
 
 F = TypeVar("F", bound=Callable[..., Any])

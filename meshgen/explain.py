@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import Location
-from .plan import MeshPlan, Peering, Plan
+from .plan import MeshPlan, Peering, Plan, shared_trust
 from .source import PathKey
 
 FORMATS = ("text", "json")
@@ -130,7 +130,7 @@ def _ca_fact(plan: Plan, mesh: MeshPlan) -> Fact:
 
 
 def _trust_facts(plan: Plan, mesh: MeshPlan) -> list[Fact]:
-    shared = next((t for t in plan.trust if t.federation == mesh.ca.shared_by), None)
+    shared = shared_trust(mesh, plan.trust)
     if shared is None:
         return []
     subject = ", ".join(shared.root.subjects) if shared.root else shared.root_cert_path
@@ -178,7 +178,7 @@ def _peer_section(plan: Plan, peering: Peering) -> Section:
 
 def _root_origin(plan: Plan, mesh: MeshPlan) -> Location | None:
     """Where the root mesh's peers trust comes from: a shared federation root, or its own."""
-    shared = next((t for t in plan.trust if t.federation == mesh.ca.shared_by), None)
+    shared = shared_trust(mesh, plan.trust)
     if shared is not None:
         return plan.source.at((*shared.origin, "rootCert"))
     return plan.source.at(mesh.origins["rootCert"]) if "rootCert" in mesh.origins else None

@@ -41,6 +41,21 @@ class TreeDiff:
         return bool(self.added or self.modified or self.stale)
 
 
+def write_atomic(target: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace one file in a single rename. mkstemp creates the temporary file with mode
+    0600, so key material is never readable by others while it is written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
 def safe_relative(rel: str) -> PurePosixPath:
     """A relative path that stays inside the output directory, or OutputError."""
     path = PurePosixPath(rel)

@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 
 from . import __version__
-from .build import DEFAULT_FLEET, DEFAULT_OUT
+from .build import DEFAULT_OUT
 from .errors import Location, Problem, Problems
 from .schema import MODELINE, schema_text
+from .source import DEFAULT_FLEET
 
 # how the generated CI installs meshgen; change it in the workflow to your mirror or a pin
 INSTALL = f"git+https://github.com/meshgen-dev/meshgen@v{__version__}"

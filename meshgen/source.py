@@ -30,6 +30,8 @@ from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import FleetError, Location, Problem, Problems
 
+# where meshgen looks for the fleet file when no path is given
+DEFAULT_FLEET = Path("fleet/fleet.yaml")
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
 

@@ -48,6 +48,20 @@ def write_fleet(tmp_path: Path) -> FleetWriter:
     return write
 
 
+def fleet_head(name: str) -> str:
+    """A fleet's first lines: cluster east (LoadBalancer) and west (Submariner)."""
+    return f"""\
+apiVersion: meshgen.dev/v1alpha1
+kind: Fleet
+metadata: {{name: {name}}}
+clusters:
+  - name: east
+    ingress: {{type: LoadBalancer, domain: apps.east.example.com}}
+  - name: west
+    ingress: {{type: Submariner}}
+"""
+
+
 TWO_CLUSTERS = """\
 apiVersion: meshgen.dev/v1alpha1
 kind: Fleet

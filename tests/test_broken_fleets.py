@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 import meshgen
-from conftest import EXAMPLE_FLEET, REPO, Snapshot, snapshot
+from conftest import EXAMPLE_FLEET, REPO, Snapshot, fleet_head, snapshot
 from meshgen.ca import make_certificate
 
 BROKEN = Path(__file__).resolve().parent / "broken"
@@ -352,15 +352,7 @@ def test_all_errors_of_a_run_are_reported(case: Case, tmp_path: Path, certs_dir:
     assert not (tmp_path / "out").exists()
 
 
-GOOD_HEAD = """\
-apiVersion: meshgen.dev/v1alpha1
-kind: Fleet
-metadata: {name: good}
-clusters:
-  - name: east
-    ingress: {type: LoadBalancer, domain: apps.east.example.com}
-  - name: west
-    ingress: {type: Submariner}
+GOOD_HEAD = fleet_head("good") + """\
 meshes:
   - name: a-mesh
     cluster: east

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from conftest import fleet_head
 from meshgen.ca import (
     PrivateKey,
     certificate_pem,
@@ -122,15 +123,7 @@ def configmap_object(pem: str, namespace: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------
 # meshgen ca init
 
-LAB_FLEET = """\
-apiVersion: meshgen.dev/v1alpha1
-kind: Fleet
-metadata: {name: lab}
-clusters:
-  - name: east
-    ingress: {type: LoadBalancer, domain: apps.east.example.com}
-  - name: west
-    ingress: {type: Submariner}
+LAB_FLEET = fleet_head("lab") + """\
 meshes:
   - name: plug-mesh
     cluster: east
@@ -534,15 +527,7 @@ def test_ca_secret_refuses_a_damaged_ca(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 # meshgen certs import
 
-IMPORT_FLEET = """\
-apiVersion: meshgen.dev/v1alpha1
-kind: Fleet
-metadata: {name: lab}
-clusters:
-  - name: east
-    ingress: {type: LoadBalancer, domain: apps.east.example.com}
-  - name: west
-    ingress: {type: Submariner}
+IMPORT_FLEET = fleet_head("lab") + """\
 meshes:
   - name: a-mesh
     cluster: east
@@ -737,15 +722,7 @@ def test_certs_import_refuses_binary_input(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 # the selfSigned two-phase flow
 
-TWO_PHASE = """\
-apiVersion: meshgen.dev/v1alpha1
-kind: Fleet
-metadata: {name: lab}
-clusters:
-  - name: east
-    ingress: {type: LoadBalancer, domain: apps.east.example.com}
-  - name: west
-    ingress: {type: Submariner}
+TWO_PHASE = fleet_head("lab") + """\
 meshTemplates:
   - name: mesh
     clusters: [east, west]

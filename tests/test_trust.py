@@ -20,7 +20,7 @@ import pytest
 import yaml
 from cryptography import x509
 
-from conftest import REPO, TWO_CLUSTERS, FleetWriter, crds_dir, snapshot
+from conftest import REPO, TWO_CLUSTERS, FleetWriter, crds_dir, fleet_head, snapshot
 from meshgen.build import Build, compile_fleet
 from meshgen.ca import certificate_pem, issue_intermediate, make_certificate, private_key_pem
 from meshgen.errors import FleetError
@@ -112,15 +112,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 # --- one fleet with every CA type and both trust models ----------------------------------------
 
-TRUST_FLEET = """\
-apiVersion: meshgen.dev/v1alpha1
-kind: Fleet
-metadata: {name: trust}
-clusters:
-  - name: east
-    ingress: {type: LoadBalancer, domain: apps.east.example.com}
-  - name: west
-    ingress: {type: Submariner}
+TRUST_FLEET = fleet_head("trust") + """\
 meshes:
   - name: ext-mesh
     cluster: east

@@ -21,6 +21,7 @@ from .types import (
     TrustPlan,
     gateway_for,
     ingress_address,
+    shared_trust,
 )
 
 __all__ = [
@@ -41,5 +42,6 @@ __all__ = [
     "deep_merge",
     "gateway_for",
     "ingress_address",
+    "shared_trust",
     "substitute",
 ]

@@ -20,15 +20,14 @@ from ..certs import (
     read_root,
 )
 from ..errors import FleetError
-from ..source import PathKey, load
+from ..source import DEFAULT_FLEET, PathKey, load
 from .checker import Checker
-from .types import CACERTS, CACERTS_KEYS, MeshPlan, TrustPlan
+from .types import CACERTS, CACERTS_KEYS, MeshPlan, TrustPlan, shared_trust
 
 SEALED_API = "bitnami.com/v1alpha1"
 # istiod reads the kubernetes.io/tls layout (tls.crt, tls.key, ca.crt) that cert-manager
 # writes from Istio 1.15 on (istio/istio#39732); OSSM 2.4 is the first on Istio >= 1.15
 CERT_MANAGER_MIN_VERSION = (2, 4)
-DEFAULT_FLEET = "fleet/fleet.yaml"
 
 
 class TrustRules(Checker):
@@ -156,7 +155,7 @@ class TrustRules(Checker):
         """Find the root mesh's peers trust: a shared federation root, or the mesh's own."""
         if not self.read_certificates:
             return
-        shared = next((t for t in trust if t.federation == mesh.ca.shared_by), None)
+        shared = shared_trust(mesh, trust)
         if shared is not None:
             mesh.root = shared.root
             self.check_own_root(mesh, shared)
@@ -217,7 +216,7 @@ class TrustRules(Checker):
     def import_command(self, mesh: MeshPlan) -> str:
         fleet = self.source.name
         command = ["meshgen", "certs", "import", mesh.name, "-"]
-        if fleet != DEFAULT_FLEET:
+        if fleet != DEFAULT_FLEET.as_posix():
             command.append(fleet)
         return (f'once its control plane runs on cluster "{mesh.cluster.name}", run: oc get '
                 f"configmap istio-ca-root-cert -n {shlex.quote(mesh.namespace)} -o yaml | "

@@ -131,6 +131,11 @@ class MeshPlan:
         return self.origins.get(name, self.origins["name"])
 
 
+def shared_trust(mesh: MeshPlan, trust: Iterable[TrustPlan]) -> TrustPlan | None:
+    """The shared-trust federation whose root mesh's CA chains to, if any."""
+    return next((t for t in trust if t.federation == mesh.ca.shared_by), None)
+
+
 def gateway_for(mesh: MeshPlan, direction: Direction, peer: str) -> str:
     """Name of mesh's dedicated ingress or egress gateway for peer."""
     if mesh.gateway_naming == "prefix":
