@@ -46,11 +46,13 @@ Entry = dict[str, Any]
 
 
 def cluster_entry(index: int) -> Entry:
-    """Even clusters: LoadBalancer with a domain; odd clusters: Submariner."""
+    """Even clusters: LoadBalancer with a domain, also in the clusterset; odd clusters:
+    Submariner."""
     name = f"cluster-{index:04d}"
     if index % 2 == 0:
         return {"name": name, "labels": {"ingress": "lb"},
-                "ingress": {"type": "LoadBalancer", "domain": f"apps.{name}.example.com"}}
+                "ingress": {"type": "LoadBalancer", "domain": f"apps.{name}.example.com",
+                            "clusterset": True}}
     return {"name": name, "labels": {"ingress": "submariner"},
             "ingress": {"type": "Submariner"}}
 

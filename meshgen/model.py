@@ -190,6 +190,9 @@ class Ingress(Spec):
     type: Literal["LoadBalancer", "Submariner"]
     domain: DnsName | None = None
     annotations: dict[QualifiedKey, str] = Field(default_factory=dict)
+    # the cluster joined the Submariner clusterset, so *.svc.clusterset.local resolves
+    # there; default: whether `type` is Submariner
+    clusterset: bool | None = None
 
 
 class Cluster(Spec):

@@ -56,7 +56,7 @@ kind: Fleet
 metadata: {{name: {name}}}
 clusters:
   - name: east
-    ingress: {{type: LoadBalancer, domain: apps.east.example.com}}
+    ingress: {{type: LoadBalancer, domain: apps.east.example.com, clusterset: true}}
   - name: west
     ingress: {{type: Submariner}}
 """
@@ -69,7 +69,7 @@ metadata: {name: test}
 clusters:
   - name: east
     labels: {zone: a}
-    ingress: {type: LoadBalancer, domain: apps.east.example.com}
+    ingress: {type: LoadBalancer, domain: apps.east.example.com, clusterset: true}
   - name: west
     labels: {zone: b}
     ingress: {type: Submariner}

@@ -12,7 +12,9 @@ from .types import (
     FEDERATION_LABELS,
     FEDERATION_MIN_VERSION,
     GATEWAY_KINDS,
+    ISTIOD_ROOT_CERT_CONFIGMAP,
     RESERVED_GATEWAYS,
+    RFC1035_LABEL,
     Gateway,
     MeshPlan,
     Peering,
@@ -88,10 +90,13 @@ class FederationRules(Checker):
                 path: PathKey) -> Peering:
         ingress = gateway_for(local, "ingress", peer.name)
         same_cluster = local.cluster.name == peer.cluster.name
-        annotations = dict(local.cluster.annotations)
+        annotations: dict[str, str] = {}
         service_type = "ClusterIP"
         if not same_cluster and local.cluster.ingress_type == "LoadBalancer":
+            # the cluster's annotations configure its load balancers; a ClusterIP Service
+            # has none, so they stay off it
             service_type = "LoadBalancer"
+            annotations = dict(local.cluster.annotations)
             annotations[EXTERNAL_DNS_HOSTNAME] = ingress_address(local, peer)
         return Peering(
             local=local, peer=peer, federation=federation, origin=path,
@@ -119,6 +124,62 @@ class FederationRules(Checker):
                        f'"{local.cluster.name}"', peer.cluster.origin,
                        "add `ingress: {type: LoadBalancer, domain: ...}` or "
                        "`ingress: {type: Submariner}` to the cluster")
+
+    def check_clusterset(self, peering: Peering) -> None:
+        """A clusterset address resolves only on a cluster that joined the clusterset."""
+        local, peer = peering.local, peering.peer
+        if local.cluster.name == peer.cluster.name or peer.cluster.ingress_type != "Submariner" \
+                or local.cluster.clusterset:
+            return
+        # one problem per pair of clusters, however many meshes peer across them
+        self.error("MG037", f'cluster "{local.cluster.name}" is not in the Submariner '
+                   f'clusterset, but meshes there reach peers on cluster "{peer.cluster.name}" '
+                   "at *.svc.clusterset.local addresses, which resolve only in the clusterset",
+                   (*local.cluster.origin, "ingress"),
+                   f'if cluster "{local.cluster.name}" joined the clusterset, set '
+                   f'`clusterset: true` in its ingress; otherwise give cluster '
+                   f'"{peer.cluster.name}" a LoadBalancer ingress')
+
+    def check_names(self, peering: Peering) -> None:
+        """Kubernetes refuses a Service whose name is no RFC 1035 label; the gateway
+        Services (and ServiceExports) take the gateway names."""
+        local, peer = peering.local, peering.peer
+        invalid = [g.name for g in (peering.ingress, peering.egress)
+                   if not RFC1035_LABEL.match(g.name)]
+        if invalid:
+            self.error("MG048", f'mesh "{local.name}" would name its gateway Services for peer '
+                       f'"{peer.name}" ' + " and ".join(f'"{n}"' for n in invalid) +
+                       ", which are no valid Service names", peer.origin("name"),
+                       "Service names start with a letter (RFC 1035 label): rename the "
+                       f'mesh, or set `gatewayNaming: prefix` on mesh "{local.name}"')
+        if peering.root_cert_configmap == ISTIOD_ROOT_CERT_CONFIGMAP:
+            self.error("MG066", f'mesh "{peer.name}" gives its peer "{local.name}" the '
+                       f'ConfigMap "{ISTIOD_ROOT_CERT_CONFIGMAP}", which istiod writes in '
+                       f'namespace "{local.namespace}" with its own root',
+                       peer.origin("name"), "rename the mesh")
+
+    def check_addresses(self, peerings: list[Peering]) -> None:
+        """Two LoadBalancer Services with one external DNS name: external-dns points the
+        name at one of them, and a peer reaches the wrong mesh."""
+        owners: dict[str, Peering] = {}
+        reported: set[tuple[str, str]] = set()
+        for peering in peerings:
+            hostname = peering.ingress.annotations.get(EXTERNAL_DNS_HOSTNAME)
+            if peering.ingress.service_type != "LoadBalancer" or hostname is None:
+                continue
+            first = owners.setdefault(hostname, peering)
+            if first is peering:
+                continue
+            local, other = peering.local, first.local
+            if (other.name, local.name) in reported:
+                continue
+            reported.add((other.name, local.name))
+            self.error("MG036", f'mesh "{local.name}" on cluster "{local.cluster.name}" and '
+                       f'mesh "{other.name}" on cluster "{other.cluster.name}" both publish '
+                       f"{hostname} for their ingress gateway", local.origin("namespace"),
+                       "LoadBalancer addresses are <gateway>.<namespace>.<domain>: give the "
+                       "clusters distinct ingress `domain`s or the meshes distinct "
+                       "`namespace`s")
 
     def check_service_exports(self, peerings: list[Peering]) -> None:
         """Submariner merges same-named exports from several clusters into one clusterset

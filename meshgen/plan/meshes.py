@@ -93,11 +93,24 @@ class MeshRules(Checker):
                 self.error("MG032", f'cluster "{cluster.name}": `domain` is only for '
                            "LoadBalancer ingress", (*path, "ingress", "domain"),
                            "Submariner peers use <gateway>.<namespace>.svc.clusterset.local")
+            submariner = bool(ingress and ingress.type == "Submariner")
+            clusterset = ingress.clusterset if ingress else None
+            if submariner and clusterset is False:
+                self.error("MG032", f'cluster "{cluster.name}": a Submariner ingress needs the '
+                           "cluster in the clusterset", (*path, "ingress", "clusterset"),
+                           "remove `clusterset: false`, or give the cluster a LoadBalancer "
+                           "ingress")
+            if submariner and ingress and ingress.annotations:
+                self.warn("MG038", f'cluster "{cluster.name}": ingress annotations are for '
+                          "LoadBalancer Services; this cluster's gateways are ClusterIP "
+                          "Services exported over Submariner", (*path, "ingress", "annotations"),
+                          "remove the annotations, or use `type: LoadBalancer`")
             result[cluster.name] = ClusterPlan(
                 name=cluster.name, labels=dict(cluster.labels),
                 ingress_type=ingress.type if ingress else None,
                 domain=ingress.domain if ingress else None,
                 annotations=dict(ingress.annotations) if ingress else {}, origin=path,
+                clusterset=submariner if clusterset is None else clusterset,
             )
         return result
 

@@ -44,9 +44,12 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, DeliveryRule
             for local, peer in ((a, b), (b, a)):
                 peering = self.peering(meshes[local], meshes[peer], federation, path)
                 self.check_peering(peering)
+                self.check_clusterset(peering)
+                self.check_names(peering)
                 by_pair[(local, peer)] = peering
         peerings = [by_pair[k] for k in sorted(by_pair)]
         self.check_service_exports(peerings)
+        self.check_addresses(peerings)
         outgoing = peerings_by_local(peerings)
         for mesh in ordered:
             self.check_gateways(mesh, outgoing.get(mesh.name, []))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,6 +25,12 @@ RESERVED_GATEWAYS = ("istio-ingressgateway", "istio-egressgateway")
 RESERVED_NAMESPACES = ("default", "kube", "openshift")
 RESERVED_NAMESPACE_PREFIXES = ("kube-", "openshift-", "ibm-")
 EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
+# what Kubernetes requires of a Service name
+RFC1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+# the ConfigMap istiod writes into every namespace it watches (istio/istio, master:
+# pilot/pkg/serviceregistry/kube/controller/namespacecontroller.go, CACertNamespaceConfigMap);
+# a peer's root ConfigMap must have another name
+ISTIOD_ROOT_CERT_CONFIGMAP = "istio-ca-root-cert"
 
 Direction = Literal["ingress", "egress"]
 
@@ -36,6 +43,8 @@ class ClusterPlan:
     domain: str | None
     annotations: dict[str, str]
     origin: PathKey
+    # joined the Submariner clusterset, so *.svc.clusterset.local resolves here
+    clusterset: bool = False
 
 
 CAType = Literal["selfSigned", "plugin", "certManager"]
