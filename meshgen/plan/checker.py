@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import Problem, Problems, Severity
 from ..model import Fleet
 from ..source import PathKey, SourceFile
+from .types import MeshPlan
 
 
 class Checker:
@@ -27,6 +28,19 @@ class Checker:
 
     def warn(self, code: str, message: str, path: PathKey, hint: str = "") -> None:
         self.problems.add(Problem(code, message, self.source.at(path), hint, Severity.WARNING))
+
+    def smcp_error(self, mesh: MeshPlan, code: str, keys: list[str], message: str,
+                   hint: str) -> None:
+        """Report at the key in the layer (defaults, template or mesh) that set it last."""
+        layer = mesh.origin("smcpSpec")
+        for candidate in reversed(mesh.smcp_layers):
+            if (*candidate, *keys) in self.source.keys:
+                layer = candidate
+                break
+        owner = f'mesh "{mesh.name}"' if layer[0] == "meshes" else str(layer[0])
+        # replace, not format: values and gateway names may hold braces
+        text = message.replace("{key}", ".".join(keys)).replace("{last}", f'"{keys[-1]}"')
+        self.error(code, f"smcpSpec of {owner} {text}", (*layer, *keys), hint)
 
 
 def dig(data: Any, keys: list[str]) -> Any:

@@ -220,13 +220,13 @@ class FederationRules(Checker):
                     break
                 value = dig(spec, here)
                 if depth == len(keys) and (hint or not isinstance(value, dict)):
-                    self._smcp_error(mesh, "MG081", here, "sets {key}, which meshgen generates",
+                    self.smcp_error(mesh, "MG081", here, "sets {key}, which meshgen generates",
                                      hint or "add gateways of your own under it; meshgen "
                                      "generates the federation gateways there")
                 elif depth < len(keys) and not isinstance(value, dict):
                     if tuple(here) not in replaced:
                         replaced.add(tuple(here))
-                        self._smcp_error(mesh, "MG081", here, "sets {key} to "
+                        self.smcp_error(mesh, "MG081", here, "sets {key} to "
                                          f"{_shown(value)}, which removes settings meshgen "
                                          f"generates under it ({'.'.join(keys)})",
                                          "leave the key out, or give it a mapping")
@@ -238,35 +238,22 @@ class FederationRules(Checker):
             for name in extra if isinstance(extra, dict) else {}:
                 keys = ["gateways", kind, name]
                 if name in generated:
-                    self._smcp_error(mesh, "MG081", keys, "defines gateway {last}, which "
+                    self.smcp_error(mesh, "MG081", keys, "defines gateway {last}, which "
                                      "meshgen generates for federation",
                                      "federation gateways are generated per peer; rename yours")
                 elif name in RESERVED_GATEWAYS:
-                    self._smcp_error(mesh, "MG080", keys, "defines additional gateway {last}",
+                    self.smcp_error(mesh, "MG080", keys, "defines additional gateway {last}",
                                      "istio-ingressgateway and istio-egressgateway are reserved")
                 elif name in names:
-                    self._smcp_error(mesh, "MG080", keys, "defines gateway {last} twice",
+                    self.smcp_error(mesh, "MG080", keys, "defines gateway {last} twice",
                                      "gateway names must be unique across additionalIngress "
                                      "and additionalEgress")
                 names.add(name)
                 for label_path in _paths_to(extra[name], FEDERATION_LABELS):
-                    self._smcp_error(mesh, "MG081", [*keys, *label_path],
+                    self.smcp_error(mesh, "MG081", [*keys, *label_path],
                                      "gives gateway \"" + name + "\" the label {last}",
                                      "that label selects the pods of a federation gateway; "
                                      "your gateway's pods would receive federation traffic")
-
-    def _smcp_error(self, mesh: MeshPlan, code: str, keys: list[str], message: str,
-                    hint: str) -> None:
-        """Report at the key in the layer (defaults, template or mesh) that set it last."""
-        layer = mesh.origin("smcpSpec")
-        for candidate in reversed(mesh.smcp_layers):
-            if (*candidate, *keys) in self.source.keys:
-                layer = candidate
-                break
-        owner = f'mesh "{mesh.name}"' if layer[0] == "meshes" else str(layer[0])
-        # replace, not format: values and gateway names may hold braces
-        text = message.replace("{key}", ".".join(keys)).replace("{last}", f'"{keys[-1]}"')
-        self.error(code, f"smcpSpec of {owner} {text}", (*layer, *keys), hint)
 
 
 def _paths_to(data: Any, keys: tuple[str, ...], path: tuple[str, ...] = ()

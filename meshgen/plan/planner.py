@@ -13,9 +13,11 @@ from .meshes import MeshRules
 from .services import ServiceRules
 from .trust import TrustRules
 from .types import MeshPlan, Peering, Plan, peerings_by_local
+from .webhooks import WebhookRules
 
 
-class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, DeliveryRules):
+class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules,
+              DeliveryRules):
     # the whole plan ---------------------------------------------------------------------------
 
     def plan(self) -> Plan:
@@ -24,8 +26,11 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, DeliveryRule
         for mesh in meshes.values():
             self.check_mesh(mesh)
             self.check_ca(mesh)
+            self.check_operator_version(mesh)
+            self.check_control_plane(mesh)
         ordered = sorted(meshes.values(), key=lambda m: (m.cluster.name, m.name))
         self.check_namespaces(ordered)
+        self.check_cluster_wide(ordered)
         pairs = self.pairs(meshes)
         for pair in pairs:
             for name in pair:
