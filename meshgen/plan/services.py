@@ -42,6 +42,27 @@ class ServiceRules(Checker):
                      if (r := self.export_rule(mesh, svc, (*path, "services", j))) is not None]
             for peer in targets:
                 by_pair[(mesh.name, peer)].exports.extend(rules)
+        for (local, peer), peering in sorted(by_pair.items()):
+            self.check_export_aliases(local, peer, peering.exports)
+
+    def check_export_aliases(self, local: str, peer: str, rules: list[ExportRule]) -> None:
+        """Two rules that export different services under one name for the same peer."""
+        seen: dict[tuple[str, str], ExportRule] = {}
+        for rule in rules:
+            exported = rule.exported_as
+            if "*" in exported:
+                continue
+            first = seen.setdefault(exported, rule)
+            if first is rule or (first.namespace, first.name) == (rule.namespace, rule.name):
+                continue
+            line = self.source.at(first.origin).line
+            self.error("MG076", f'mesh "{local}" exports {rule.namespace}/{rule.name} to '
+                       f'"{peer}" as {"/".join(exported)}, the name the rule at line {line} '
+                       f"gives {first.namespace}/{first.name}",
+                       (*rule.origin, "alias") if rule.alias_namespace or rule.alias_name
+                       else rule.origin,
+                       "two services would share one hostname at the peer; give one "
+                       "another alias")
 
     def export_rule(self, mesh: MeshPlan, svc: model.ExportedService,
                     path: PathKey) -> ExportRule | None:
@@ -56,6 +77,11 @@ class ServiceRules(Checker):
                        "only services of member namespaces can be exported; members: "
                        + (", ".join(mesh.members) or "none"))
         alias = svc.alias
+        if svc.name == "*" and alias and alias.name not in (None, "*"):
+            self.error("MG076", f'the rule exports every service of "{svc.namespace}" under '
+                       f'the one name "{alias.name}"', (*path, "alias", "name"),
+                       "every matching service would collapse onto one hostname: export "
+                       "by name to rename, or alias only the namespace")
         if svc.selector is not None and alias and alias.name not in (None, "*"):
             self.error("MG072", "a selector rule cannot rename services to one `alias.name`",
                        (*path, "alias", "name"), "alias only the namespace, or export by name")
@@ -89,6 +115,12 @@ class ServiceRules(Checker):
                     self.error("MG075", "`asLocal: true` needs a fixed `alias.namespace`",
                                (*rule_path, "asLocal"),
                                "name the local namespace the service merges into")
+                if "*" in (svc.namespace, svc.name) and alias and alias.name not in (None, "*"):
+                    self.error("MG076", f'the import of "{svc.namespace}/{svc.name}" from '
+                               f'"{imp.from_}" gives every match the one name "{alias.name}"',
+                               (*rule_path, "alias", "name"),
+                               "every matching service would collapse onto one hostname: "
+                               "import by name to rename, or alias only the namespace")
                 wanted = (svc.namespace, svc.name)
                 if not any(_provides(offered, k, wanted) for k in range(len(offered))):
                     seen = ", ".join(sorted({"/".join(r.exported_as) for r in offered}))
