@@ -223,3 +223,58 @@ def _rule(namespace: str, name: str | None = None, *, selector: dict[str, str] |
 def test_first_matching_export_rule_wins(rules: list[ExportRule], wanted: tuple[str, str],
                                          provided: bool) -> None:
     assert any(_provides(rules, k, wanted) for k in range(len(rules))) is provided
+
+
+CONSEQUENCES = TWO_CLUSTERS + """\
+meshes:
+  - {name: red, cluster: east, members: [red-app], rootCert: certs/red.pem}
+  - {name: blue, cluster: weast, members: [blue-app], rootCert: certs/blue.pem}
+  - {name: green, cluster: west, members: [green-app], rootCert: certs/green.pem}
+meshTemplates:
+  - {name: tm, clusters: [north], template: {members: [tm-app]}}
+federations:
+  - {name: colours, meshes: [red, blue, green, north-tm]}
+exports:
+  - mesh: blue
+    services: [{namespace: blue-app, name: x}]
+  - mesh: red
+    to: [blue, green]
+    services: [{namespace: red-app, name: x}]
+imports:
+  - mesh: blue
+    from: red
+    services: [{namespace: red-app, name: x}]
+  - mesh: green
+    from: blue
+    services: [{namespace: blue-app, name: x}]
+  - mesh: north-tm
+    from: red
+    services: [{namespace: red-app, name: x}]
+"""
+
+
+def test_a_mesh_on_an_unknown_cluster_is_reported_once(write_fleet: FleetWriter) -> None:
+    """The mesh exists for the rules that name it: no "unknown mesh" or "not a peer"
+    errors follow from its unknown cluster."""
+    found = errors_of(write_fleet(CONSEQUENCES, certs=("red", "blue", "green")))
+    assert found == [("MG030", line_of(CONSEQUENCES, "weast")),
+                     ("MG030", line_of(CONSEQUENCES, "[north]"))]
+
+
+def test_a_star_without_hub_is_reported_once(write_fleet: FleetWriter) -> None:
+    text = CONSEQUENCES.replace("weast", "west").replace(
+        "  - {name: colours, meshes: [red, blue, green, north-tm]}",
+        "  - {name: colours, meshes: [red, blue, green], topology: star}").replace(
+        "[north]", "[east]").replace("north-tm", "east-tm")
+    found = errors_of(write_fleet(text, certs=("red", "blue", "green")))
+    assert found == [("MG041", line_of(text, "- {name: colours"))]
+
+
+def test_unimported_selfsigned_roots_say_once_how_to_begin(write_fleet: FleetWriter) -> None:
+    with pytest.raises(FleetError) as exc:
+        plan_of(write_fleet(THREE_MESHES))
+    missing = [p for p in exc.value.problems.errors if p.code == "MG056"]
+    assert sorted(p.message.split('"')[1] for p in missing) == ["blue", "green", "red"]
+    advice = [p for p in missing if "without the federation first" in p.hint]
+    assert len(advice) == 1 and "plugin CA" in advice[0].hint
+    assert all("meshgen certs import" in p.hint for p in missing)

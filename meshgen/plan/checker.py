@@ -22,9 +22,19 @@ class Checker:
         self.base_dir = base_dir
         self.now = now or datetime.datetime.now(datetime.timezone.utc)
         self.problems = Problems()
+        # meshes whose errors are reported already: rules that name them stay quiet about
+        # what follows from those errors. unresolved: defined, but not planned (an unknown
+        # cluster); unpaired: in a federation whose pairs could not be made (a star
+        # without a usable hub, fewer than two meshes)
+        self.unresolved: set[str] = set()
+        self.unpaired: set[str] = set()
 
     def error(self, code: str, message: str, path: PathKey, hint: str = "") -> None:
         self.problems.add(Problem(code, message, self.source.at(path), hint))
+
+    def reported(self, *meshes: str) -> bool:
+        """Whether one of meshes already has an error that explains a follow-up problem."""
+        return any(m in self.unresolved or m in self.unpaired for m in meshes)
 
     def warn(self, code: str, message: str, path: PathKey, hint: str = "") -> None:
         self.problems.add(Problem(code, message, self.source.at(path), hint, Severity.WARNING))

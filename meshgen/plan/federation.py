@@ -32,6 +32,8 @@ class FederationRules(Checker):
             path: PathKey = ("federations", i)
             names: list[str] = []
             for j, mesh_name in enumerate(fed.meshes):
+                if mesh_name in self.unresolved:
+                    continue
                 if mesh_name not in meshes:
                     self.error("MG031", f'federation "{fed.name}" names unknown mesh '
                                f'"{mesh_name}"', (*path, "meshes", j),
@@ -42,10 +44,13 @@ class FederationRules(Checker):
                 else:
                     names.append(mesh_name)
             if len(set(fed.meshes)) < 2:
+                self.unpaired.update(names)
                 self.error("MG040", f'federation "{fed.name}" needs at least two distinct '
                            "meshes", (*path, "meshes"), "a federation connects meshes")
                 continue
             if fed.topology == "star":
+                if fed.hub is None or fed.hub not in names:
+                    self.unpaired.update(names)
                 if fed.hub is None:
                     self.error("MG041", f'star federation "{fed.name}" needs a `hub`', path,
                                "name the mesh every other mesh federates with")

@@ -144,6 +144,7 @@ class MeshRules(Checker):
                            'gateway Services are named "<mesh>-ingress" and must fit 63')
             cluster = clusters.get(cluster_name)
             if cluster is None:
+                self.unresolved.add(name)
                 self.error("MG030", f'mesh "{name}" names unknown cluster "{cluster_name}"',
                            cluster_path, did_you_mean(cluster_name, clusters))
                 continue
@@ -161,6 +162,7 @@ class MeshRules(Checker):
             names: list[str] = []
             for j, cluster_name in enumerate(template.clusters):
                 if cluster_name not in clusters:
+                    self.unresolved.add(f"{cluster_name}-{template.name}")
                     self.error("MG030", f'meshTemplate "{template.name}" names unknown '
                                f'cluster "{cluster_name}"', (*path, "clusters", j),
                                did_you_mean(cluster_name, clusters))

@@ -39,10 +39,12 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
             mesh.peers.sort()
         trust = self.trust(meshes)
         trust_domains: dict[str, MeshPlan] = {}
+        unimported: list[MeshPlan] = []
         for mesh in ordered:
             if mesh.federated:
                 self.check_federated(mesh, trust_domains)
-                self.load_root(mesh, trust)
+                self.load_root(mesh, trust, unimported)
+        self.report_unimported(unimported)
         by_pair: dict[tuple[str, str], Peering] = {}
         for pair, (federation, path) in pairs.items():
             a, b = sorted(pair)

@@ -16,9 +16,13 @@ class ServiceRules(Checker):
         for i, export in enumerate(self.fleet.exports):
             path: PathKey = ("exports", i)
             mesh = meshes.get(export.mesh)
+            if mesh is None and export.mesh in self.unresolved:
+                continue
             if mesh is None:
                 self.error("MG031", f'export names unknown mesh "{export.mesh}"',
                            (*path, "mesh"), did_you_mean(export.mesh, meshes))
+                continue
+            if not mesh.peers and self.reported(mesh.name):
                 continue
             if not mesh.peers:
                 self.error("MG070", f'mesh "{mesh.name}" exports services but is not federated',
@@ -32,6 +36,8 @@ class ServiceRules(Checker):
             if export.to is not None:
                 targets = []
                 for j, peer in enumerate(export.to):
+                    if peer not in mesh.peers and self.reported(mesh.name, peer):
+                        continue
                     if peer not in mesh.peers:
                         self.error("MG070", f'mesh "{mesh.name}" exports to "{peer}", which is '
                                    "not one of its peers", (*path, "to", j),
@@ -97,9 +103,13 @@ class ServiceRules(Checker):
         for i, imp in enumerate(self.fleet.imports):
             path: PathKey = ("imports", i)
             mesh = meshes.get(imp.mesh)
+            if mesh is None and imp.mesh in self.unresolved:
+                continue
             if mesh is None:
                 self.error("MG031", f'import names unknown mesh "{imp.mesh}"',
                            (*path, "mesh"), did_you_mean(imp.mesh, meshes))
+                continue
+            if imp.from_ not in mesh.peers and self.reported(mesh.name, imp.from_):
                 continue
             if imp.from_ not in mesh.peers:
                 self.error("MG073", f'mesh "{mesh.name}" imports from "{imp.from_}", which is '

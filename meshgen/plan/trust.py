@@ -151,8 +151,10 @@ class TrustRules(Checker):
         return (self.base_dir / one.root_cert_path).resolve() == \
             (self.base_dir / other.root_cert_path).resolve()
 
-    def load_root(self, mesh: MeshPlan, trust: list[TrustPlan]) -> None:
-        """Find the root mesh's peers trust: a shared federation root, or the mesh's own."""
+    def load_root(self, mesh: MeshPlan, trust: list[TrustPlan],
+                  unimported: list[MeshPlan]) -> None:
+        """Find the root mesh's peers trust: a shared federation root, or the mesh's own.
+        A selfSigned root not imported yet goes to unimported (see report_unimported)."""
         if not self.read_certificates:
             return
         shared = shared_trust(mesh, trust)
@@ -164,9 +166,7 @@ class TrustRules(Checker):
                        mesh.origin("name"), _missing_root_hint(mesh))
             return
         elif mesh.ca.type == "selfSigned" and _absent(self.base_dir / mesh.root_cert_path):
-            self.error("MG056", f'mesh "{mesh.name}" is federated and its istiod makes its '
-                       f"own root, which is not imported yet: {mesh.root_cert_path} does not "
-                       "exist", mesh.origin("rootCert"), self.import_command(mesh))
+            unimported.append(mesh)
             return
         else:
             mesh.root = self.root_at(mesh.root_cert_path, mesh.origin("rootCert"),
@@ -185,6 +185,22 @@ class TrustRules(Checker):
                        f'root of federation "{shared.federation}"', mesh.origin("rootCert"),
                        "remove the mesh's rootCert (the federation's trust.rootCert is its "
                        "root), or point both at the same file")
+
+    def report_unimported(self, meshes: list[MeshPlan]) -> None:
+        """One MG056 per mesh, each with its import command; the first (in file order) also
+        says how to get out of the loop of a federation that needs roots which exist only
+        once the meshes run."""
+        ordered = sorted(meshes, key=lambda m: (self.source.at(m.origin("rootCert")), m.name))
+        for i, mesh in enumerate(ordered):
+            hint = self.import_command(mesh)
+            if i == 0:
+                hint = (("these roots exist" if len(ordered) > 1 else "this root exists") +
+                        " only after the control planes start; if they have not started "
+                        "yet, build and sync the meshes without the federation first (or give "
+                        "them a plugin CA, see `meshgen ca init`); then, " + hint)
+            self.error("MG056", f'mesh "{mesh.name}" is federated and its istiod makes its '
+                       f"own root, which is not imported yet: {mesh.root_cert_path} does not "
+                       "exist", mesh.origin("rootCert"), hint)
 
     def root_at(self, rel: str, path: PathKey, what: str) -> RootCertificate | None:
         try:
