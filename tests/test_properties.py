@@ -24,9 +24,10 @@ def fleets(draw: st.DrawFn) -> dict[str, Any]:
     clusters = []
     for i in range(n_clusters):
         kind = draw(st.sampled_from(["LoadBalancer", "Submariner"]))
-        ingress = {"type": kind}
+        ingress: dict[str, Any] = {"type": kind}
         if kind == "LoadBalancer":
             ingress["domain"] = f"apps.c{i}.example.com"
+            ingress["clusterset"] = True  # reaches meshes on Submariner clusters
         clusters.append({"name": f"c{i}", "ingress": ingress})
     n_meshes = draw(st.integers(2, 7))
     meshes = []

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from .checker import Checker, dig
 from .delivery import OPERATORS_NAMESPACE
-from .types import MeshPlan
+from .types import RFC1035_LABEL, MeshPlan
 
 # The oldest control-plane version each operator release accepts: its build sets
 # MINIMUM_SUPPORTED_VERSION (maistra/istio-operator build/build.sh: v2.0 on maistra-2.3,
@@ -22,6 +22,10 @@ STABLE_OPERATOR = (2, 6)
 # spec.mode exists from v2.4 on; v2.3 has spec.techPreview.controlPlaneMode instead
 CLUSTER_WIDE_MIN_VERSION = (2, 4)
 TECH_PREVIEW_MODE = ["techPreview", "controlPlaneMode"]
+# the charts name istiod's Service istiod-<revision>, the revision being the SMCP's name
+# (maistra/istio-operator, maistra-2.5:
+# resources/helm/v2.5/istio-control/istio-discovery/templates/service.yaml)
+ISTIOD_SERVICE_PREFIX = "istiod-"
 
 
 def _shown(version: tuple[int, int]) -> str:
@@ -48,6 +52,13 @@ class WebhookRules(Checker):
                       "clusters run an older operator that still accepts it")
 
     def check_control_plane(self, mesh: MeshPlan) -> None:
+        istiod = f"{ISTIOD_SERVICE_PREFIX}{mesh.control_plane_name}"
+        if not RFC1035_LABEL.match(istiod):
+            self.error("MG048", f'mesh "{mesh.name}": the operator would name istiod\'s Service '
+                       f'"{istiod}", {len(istiod)} characters, more than a Service name '
+                       "may have (63)", mesh.origin("controlPlaneName"),
+                       f"shorten `controlPlaneName` (or the mesh name) to at most "
+                       f"{63 - len(ISTIOD_SERVICE_PREFIX)} characters")
         if mesh.namespace == OPERATORS_NAMESPACE:
             self.error("MG064", f'mesh "{mesh.name}" has its control plane in '
                        f'"{OPERATORS_NAMESPACE}", the operator\'s namespace',
