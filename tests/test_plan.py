@@ -278,3 +278,19 @@ def test_unimported_selfsigned_roots_say_once_how_to_begin(write_fleet: FleetWri
     advice = [p for p in missing if "without the federation first" in p.hint]
     assert len(advice) == 1 and "plugin CA" in advice[0].hint
     assert all("meshgen certs import" in p.hint for p in missing)
+
+
+def test_cluster_annotations_only_on_loadbalancer_gateways(write_fleet: FleetWriter) -> None:
+    nlb = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+    text = THREE_MESHES.replace(
+        "ingress: {type: LoadBalancer, domain: apps.east.example.com, clusterset: true}",
+        "ingress: {type: LoadBalancer, domain: apps.east.example.com, clusterset: true,\n"
+        "              annotations: {service.beta.kubernetes.io/aws-load-balancer-type: nlb}}")
+    plan = plan_of(write_fleet(text, certs=("red", "green", "blue")))
+    by = {(p.local.name, p.peer.name): p for p in plan.peerings}
+    # red and green share cluster east: a ClusterIP gateway, no load-balancer annotations
+    assert by[("red", "green")].ingress.service_type == "ClusterIP"
+    assert by[("red", "green")].ingress.annotations == {}
+    assert by[("red", "blue")].ingress.annotations == {
+        **nlb, "external-dns.alpha.kubernetes.io/hostname":
+        "blue-ingress.red.apps.east.example.com"}
