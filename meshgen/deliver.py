@@ -81,7 +81,7 @@ def render_delivery(plan: Plan, documents: list[Document],
         bundles.extend(_argocd(renderer, delivery, delivery.argocd,
                                namespaced_kinds(documents)))
     if delivery.acm is not None:
-        bundles.append(_acm(renderer, delivery, delivery.acm))
+        bundles.extend(_acm(renderer, delivery, delivery.acm))
     return bundles
 
 
@@ -104,26 +104,40 @@ def _argocd(renderer: Renderer, delivery: DeliveryPlan, argocd: ArgoCDTarget,
     return [apps, configmap, operator]
 
 
-def _acm(renderer: Renderer, delivery: DeliveryPlan, acm: ACMTarget) -> Bundle:
-    context = {"delivery": delivery, "acm": acm}
-    bundle = Bundle(f"{DELIVERY_DIR}/acm", [
-        renderer.render("namespace.yaml.j2", acm.namespace, None, name=acm.namespace),
-        renderer.render("delivery/channel.yaml.j2", acm.channel, acm.namespace, **context),
-        renderer.render("delivery/managedclustersetbinding.yaml.j2", acm.cluster_set,
-                        acm.namespace, **context),
-    ])
-    for cluster in delivery.clusters:
-        bundle.objects.append(renderer.render(
-            "delivery/placement.yaml.j2", cluster, acm.namespace, name=cluster,
-            clusters=[cluster], **context))
-        bundle.objects.append(renderer.render(
-            "delivery/subscription.yaml.j2", cluster, acm.namespace, cluster=cluster,
-            **context))
+def _acm(renderer: Renderer, delivery: DeliveryPlan, acm: ACMTarget) -> list[Bundle]:
+    bundles = []
+    if acm.namespace is not None:
+        context = {"delivery": delivery, "acm": acm, "namespace": acm.namespace}
+        subscriptions = Bundle(f"{DELIVERY_DIR}/acm", [
+            renderer.render("namespace.yaml.j2", acm.namespace, None, name=acm.namespace),
+            renderer.render("delivery/channel.yaml.j2", acm.channel, acm.namespace,
+                            **context),
+            renderer.render("delivery/managedclustersetbinding.yaml.j2", acm.cluster_set,
+                            acm.namespace, **context),
+        ])
+        for cluster in delivery.clusters:
+            name = acm.subscription_name(cluster)
+            subscriptions.objects.append(renderer.render(
+                "delivery/placement.yaml.j2", name, acm.namespace, name=name,
+                clusters=[cluster], **context))
+            subscriptions.objects.append(renderer.render(
+                "delivery/subscription.yaml.j2", name, acm.namespace, name=name,
+                cluster=cluster, **context))
+        bundles.append(subscriptions)
     if acm.gitops_cluster:
-        name = acm.channel  # the fleet's name
-        bundle.objects.append(renderer.render(
-            "delivery/placement.yaml.j2", name, acm.namespace, name=name,
-            clusters=list(delivery.clusters), **context))
-        bundle.objects.append(renderer.render(
-            "delivery/gitopscluster.yaml.j2", name, acm.namespace, name=name, **context))
-    return bundle
+        # in the Argo CD namespace itself, as ACM's examples do: the GitOpsCluster controller
+        # refuses any other argoNamespace unless that namespace carries the label
+        # apps.open-cluster-management.io/gitops-argo-namespace=true
+        # (stolostron/multicloud-integrations, main,
+        # pkg/controller/gitopscluster/gitopscluster_controller.go)
+        context = {"delivery": delivery, "acm": acm, "namespace": acm.argo_namespace}
+        name = acm.fleet
+        bundles.append(Bundle(f"{DELIVERY_DIR}/gitopscluster", [
+            renderer.render("delivery/managedclustersetbinding.yaml.j2", acm.cluster_set,
+                            acm.argo_namespace, **context),
+            renderer.render("delivery/placement.yaml.j2", name, acm.argo_namespace,
+                            name=name, clusters=list(delivery.clusters), **context),
+            renderer.render("delivery/gitopscluster.yaml.j2", name, acm.argo_namespace,
+                            name=name, **context),
+        ]))
+    return bundles
