@@ -6,6 +6,7 @@ at a time. Everything emitted goes through the real kustomize and the upstream C
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -425,7 +426,8 @@ def test_health_component_adds_checks_to_an_existing_argocd_cm(
         "kustomize.buildOptions",
         "resource.customizations.health.federation.maistra.io_ServiceMeshPeer",
         "resource.customizations.health.maistra.io_ServiceMeshControlPlane",
-        "resource.customizations.health.maistra.io_ServiceMeshMemberRoll"]
+        "resource.customizations.health.maistra.io_ServiceMeshMemberRoll",
+        "resource.customizations.health.operators.coreos.com_Subscription"]
 
 
 def test_both_health_forms_carry_the_same_scripts(example: Build) -> None:
@@ -436,6 +438,36 @@ def test_both_health_forms_carry_the_same_scripts(example: Build) -> None:
                      for c in argocd["spec"]["resourceHealthChecks"]}
     assert from_operator == configmap["data"]
     assert "labels" not in configmap["metadata"]  # a patch must not relabel argocd-cm
+
+
+def test_upstream_argocd_gets_patches_for_its_own_namespace_and_instance(
+        write_fleet: FleetWriter, tmp_path: Path) -> None:
+    """argocd.namespace/argocd.instance name the Argo CD the patches are for; the argocd-cm
+    component then applies to an upstream installation's argocd-cm."""
+    build = build_variant(write_fleet, tmp_path, """\
+delivery:
+  repoURL: https://git.example.com/platform/fleet.git
+  argocd: {namespace: argocd, instance: argocd}
+""")
+    configmap = one(build, "delivery/argocd/health/argocd-cm/", "ConfigMap")
+    assert configmap["metadata"] == {"name": "argocd-cm", "namespace": "argocd"}
+    argocd = one(build, "delivery/argocd/health/openshift-gitops/", "ArgoCD")
+    assert argocd["metadata"] == {"name": "argocd", "namespace": "argocd"}
+    # no operators installed: Argo CD's own OLM Subscription check stays untouched
+    assert not [k for k in configmap["data"] if "operators.coreos.com" in k]
+    out = tmp_path / "out"
+    write_tree(out, build.files)
+    config = tmp_path / "argocd-config"
+    config.mkdir()
+    (config / "argocd-cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\n"
+        "  namespace: argocd\ndata:\n  url: https://argocd.example.com\n")
+    component = out / "delivery" / "argocd" / "health" / "argocd-cm"
+    (config / "kustomization.yaml").write_text(
+        f"resources: [argocd-cm.yaml]\ncomponents: [{os.path.relpath(component, config)}]\n")
+    merged = yaml.safe_load(kustomize.build(config))
+    assert merged["metadata"]["namespace"] == "argocd"
+    assert len(merged["data"]) == 4 and merged["data"]["url"] == "https://argocd.example.com"
 
 
 # --- delivery.path against where the overlays really are ---------------------------------------

@@ -305,3 +305,75 @@ def test_dead_pods_entry_after_an_istiod_restart_is_not_degraded() -> None:
          "watch": watch(False, lastConnected=T0, lastDisconnect=T1,
                         lastDisconnectStatus="transport is closing")}]}}
     assert health(SMP, resource(status))[0] == "Progressing"
+
+
+# --- OLM Subscription (meshgen's override of Argo CD's built-in check) -----------------------
+# Shapes: operator-framework/api pkg/operators/v1alpha1/subscription_types.go; the
+# CatalogSourcesUnhealthy condition and catalogHealth as OLM's catalog operator writes them
+# (operator-lifecycle-manager pkg/controller/operators/catalog/subscription/reconciler.go).
+
+OLM = "operators.coreos.com_Subscription"
+
+
+def catalog(name: str, healthy: bool) -> dict[str, Any]:
+    return {"catalogSourceRef": {"apiVersion": "operators.coreos.com/v1alpha1",
+                                 "kind": "CatalogSource", "name": name,
+                                 "namespace": "openshift-marketplace",
+                                 "resourceVersion": "4711", "uid": f"uid-{name}"},
+            "healthy": healthy, "lastUpdated": "2026-11-23T10:00:00Z"}
+
+
+def olm_subscription(conditions: list[dict[str, str]], healthy: dict[str, bool],
+                     state: str = "AtLatestKnown") -> dict[str, Any]:
+    return {"metadata": {"name": "servicemeshoperator", "namespace": "openshift-operators",
+                         "generation": 1},
+            "spec": {"name": "servicemeshoperator", "channel": "stable",
+                     "source": "redhat-operators", "sourceNamespace": "openshift-marketplace",
+                     "installPlanApproval": "Automatic"},
+            "status": {"state": state, "currentCSV": "servicemeshoperator.v2.6.4",
+                       "installedCSV": "servicemeshoperator.v2.6.4",
+                       "lastUpdated": "2026-11-23T10:00:00Z",
+                       "catalogHealth": [catalog(n, h) for n, h in sorted(healthy.items())],
+                       "conditions": conditions}}
+
+
+def test_olm_subscription_installed_is_healthy() -> None:
+    ok = [condition("CatalogSourcesUnhealthy", "False", "AllCatalogSourcesHealthy",
+                    "all available catalogsources are healthy")]
+    assert health(OLM, olm_subscription(ok, {"redhat-operators": True})) == (
+        "Healthy", "State: AtLatestKnown")
+
+
+def test_olm_subscription_ignores_another_unhealthy_catalog() -> None:
+    """Argo CD's own check turns Degraded here: OLM reports any unhealthy catalog."""
+    unhealthy = [condition("CatalogSourcesUnhealthy", "True", "UnhealthyCatalogSourceFound")]
+    sub = olm_subscription(unhealthy, {"redhat-operators": True, "my-broken-catalog": False})
+    assert health(OLM, sub)[0] == "Healthy"
+
+
+def test_olm_subscription_with_its_own_catalog_unhealthy_or_missing_is_degraded() -> None:
+    own = [condition("CatalogSourcesUnhealthy", "True", "UnhealthyCatalogSourceFound",
+                     "targeted catalogsource openshift-marketplace/redhat-operators unhealthy")]
+    assert health(OLM, olm_subscription(own, {"redhat-operators": False})) == (
+        "Degraded", "CatalogSourcesUnhealthy: targeted catalogsource "
+        "openshift-marketplace/redhat-operators unhealthy")
+    missing = [condition("CatalogSourcesUnhealthy", "True", "UnhealthyCatalogSourceFound",
+                         "targeted catalogsource openshift-marketplace/redhat-operators "
+                         "missing")]
+    assert health(OLM, olm_subscription(missing, {"community-operators": True}))[0] \
+        == "Degraded"
+
+
+def test_olm_subscription_awaiting_manual_approval_is_progressing() -> None:
+    """installPlanApproval: Manual: the wave waits here until someone approves."""
+    pending = [condition("CatalogSourcesUnhealthy", "False", "AllCatalogSourcesHealthy"),
+               condition("InstallPlanPending", "True", "RequiresApproval")]
+    assert health(OLM, olm_subscription(pending, {"redhat-operators": True},
+                                        state="UpgradePending")) == (
+        "Progressing", "InstallPlanPending: RequiresApproval")
+
+
+def test_olm_subscription_resolution_failure_is_degraded() -> None:
+    failed = [condition("ResolutionFailed", "True", "ConstraintsNotSatisfiable",
+                        "constraints not satisfiable: no operators found in channel stable")]
+    assert health(OLM, olm_subscription(failed, {"redhat-operators": True}))[0] == "Degraded"
