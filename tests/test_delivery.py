@@ -143,6 +143,15 @@ def test_acm_placements_tolerate_outages_and_use_a_bound_clusterset(subscribed: 
     assert all(b"PlacementRule" not in data for data in subscribed.files.values())
 
 
+def test_acm_bundles_pass_kustomize_and_the_crds(subscribed: Build, tmp_path: Path,
+                                                 schemas: SchemaSet) -> None:
+    out = tmp_path / "written"
+    write_tree(out, subscribed.files)
+    report = verify_tree(out, subscribed.files, schemas)
+    assert report.problems == []
+    assert report.delivery == 2  # delivery/acm and delivery/gitopscluster
+
+
 def test_two_fleets_share_one_hub_namespace(write_fleet: FleetWriter, tmp_path: Path) -> None:
     first = build_variant(write_fleet, tmp_path / "a", ACM_SUBSCRIPTIONS)
     second = compile_fleet(write_fleet(
