@@ -37,7 +37,12 @@ HEALTH_CHECKS = (
     ("maistra.io", "ServiceMeshControlPlane", "servicemeshcontrolplane.lua"),
     ("maistra.io", "ServiceMeshMemberRoll", "servicemeshmemberroll.lua"),
     ("federation.maistra.io", "ServiceMeshPeer", "servicemeshpeer.lua"),
+    # replaces Argo CD's built-in check, see the script
+    ("operators.coreos.com", "Subscription", "subscription.lua"),
 )
+
+
+OLM_GROUP = "operators.coreos.com"
 
 
 @dataclass
@@ -50,9 +55,13 @@ class Bundle:
     component: bool = False
 
 
-def health_checks(renderer: Renderer) -> list[HealthCheck]:
+def health_checks(renderer: Renderer, operators: bool = True) -> list[HealthCheck]:
+    """The checks to install; the OLM Subscription override only where the overlays hold
+    Subscriptions (operators), since it applies to every Subscription Argo CD watches."""
     checks = []
     for group, kind, file_name in HEALTH_CHECKS:
+        if group == OLM_GROUP and not operators:
+            continue
         name = f"health/{file_name}"
         try:
             script = renderer.env.get_template(name).render()
@@ -79,14 +88,14 @@ def render_delivery(plan: Plan, documents: list[Document],
     bundles = []
     if delivery.argocd is not None:
         bundles.extend(_argocd(renderer, delivery, delivery.argocd,
-                               namespaced_kinds(documents)))
+                               namespaced_kinds(documents), bool(plan.operators)))
     if delivery.acm is not None:
-        bundles.append(_acm(renderer, delivery, delivery.acm))
+        bundles.extend(_acm(renderer, delivery, delivery.acm))
     return bundles
 
 
 def _argocd(renderer: Renderer, delivery: DeliveryPlan, argocd: ArgoCDTarget,
-            kinds: list[tuple[str, str]]) -> list[Bundle]:
+            kinds: list[tuple[str, str]], operators: bool) -> list[Bundle]:
     context = {"delivery": delivery, "argocd": argocd}
     apps = Bundle(f"{DELIVERY_DIR}/argocd", [
         renderer.render("delivery/appproject.yaml.j2", argocd.project, argocd.namespace,
@@ -94,7 +103,7 @@ def _argocd(renderer: Renderer, delivery: DeliveryPlan, argocd: ArgoCDTarget,
         renderer.render("delivery/applicationset.yaml.j2", argocd.application_set,
                         argocd.namespace, go=GO_TEMPLATE, **context),
     ])
-    checks = health_checks(renderer)
+    checks = health_checks(renderer, operators)
     configmap = Bundle(f"{DELIVERY_DIR}/argocd/health/argocd-cm", [
         renderer.render("delivery/argocd-cm.yaml.j2", "argocd-cm", argocd.namespace,
                         checks=checks, **context)], component=True)
@@ -104,26 +113,40 @@ def _argocd(renderer: Renderer, delivery: DeliveryPlan, argocd: ArgoCDTarget,
     return [apps, configmap, operator]
 
 
-def _acm(renderer: Renderer, delivery: DeliveryPlan, acm: ACMTarget) -> Bundle:
-    context = {"delivery": delivery, "acm": acm}
-    bundle = Bundle(f"{DELIVERY_DIR}/acm", [
-        renderer.render("namespace.yaml.j2", acm.namespace, None, name=acm.namespace),
-        renderer.render("delivery/channel.yaml.j2", acm.channel, acm.namespace, **context),
-        renderer.render("delivery/managedclustersetbinding.yaml.j2", acm.cluster_set,
-                        acm.namespace, **context),
-    ])
-    for cluster in delivery.clusters:
-        bundle.objects.append(renderer.render(
-            "delivery/placement.yaml.j2", cluster, acm.namespace, name=cluster,
-            clusters=[cluster], **context))
-        bundle.objects.append(renderer.render(
-            "delivery/subscription.yaml.j2", cluster, acm.namespace, cluster=cluster,
-            **context))
+def _acm(renderer: Renderer, delivery: DeliveryPlan, acm: ACMTarget) -> list[Bundle]:
+    bundles = []
+    if acm.namespace is not None:
+        context = {"delivery": delivery, "acm": acm, "namespace": acm.namespace}
+        subscriptions = Bundle(f"{DELIVERY_DIR}/acm", [
+            renderer.render("namespace.yaml.j2", acm.namespace, None, name=acm.namespace),
+            renderer.render("delivery/channel.yaml.j2", acm.channel, acm.namespace,
+                            **context),
+            renderer.render("delivery/managedclustersetbinding.yaml.j2", acm.cluster_set,
+                            acm.namespace, **context),
+        ])
+        for cluster in delivery.clusters:
+            name = acm.subscription_name(cluster)
+            subscriptions.objects.append(renderer.render(
+                "delivery/placement.yaml.j2", name, acm.namespace, name=name,
+                clusters=[cluster], **context))
+            subscriptions.objects.append(renderer.render(
+                "delivery/subscription.yaml.j2", name, acm.namespace, name=name,
+                cluster=cluster, **context))
+        bundles.append(subscriptions)
     if acm.gitops_cluster:
-        name = acm.channel  # the fleet's name
-        bundle.objects.append(renderer.render(
-            "delivery/placement.yaml.j2", name, acm.namespace, name=name,
-            clusters=list(delivery.clusters), **context))
-        bundle.objects.append(renderer.render(
-            "delivery/gitopscluster.yaml.j2", name, acm.namespace, name=name, **context))
-    return bundle
+        # in the Argo CD namespace itself, as ACM's examples do: the GitOpsCluster controller
+        # refuses any other argoNamespace unless that namespace carries the label
+        # apps.open-cluster-management.io/gitops-argo-namespace=true
+        # (stolostron/multicloud-integrations, main,
+        # pkg/controller/gitopscluster/gitopscluster_controller.go)
+        context = {"delivery": delivery, "acm": acm, "namespace": acm.argo_namespace}
+        name = acm.fleet
+        bundles.append(Bundle(f"{DELIVERY_DIR}/gitopscluster", [
+            renderer.render("delivery/managedclustersetbinding.yaml.j2", acm.cluster_set,
+                            acm.argo_namespace, **context),
+            renderer.render("delivery/placement.yaml.j2", name, acm.argo_namespace,
+                            name=name, clusters=list(delivery.clusters), **context),
+            renderer.render("delivery/gitopscluster.yaml.j2", name, acm.argo_namespace,
+                            name=name, **context),
+        ]))
+    return bundles

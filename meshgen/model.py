@@ -335,9 +335,13 @@ class ArgoCD(Spec):
 
 
 class ACM(Spec):
-    namespace: Name
+    # the hub namespace of the Channel, Placements and Subscriptions; needed only when ACM
+    # syncs (subscriptions: true)
+    namespace: Name | None = None
     cluster_set: Name = "default"
     gitops_cluster: bool = False
+    # false: ACM only registers the clusters into Argo CD (gitopsCluster) and Argo CD syncs
+    subscriptions: bool = True
 
 
 class Delivery(Spec):

@@ -4,6 +4,9 @@ Operators and Namespaces come first, then what brings a plugged-in CA's `cacerts
 Secret (istiod reads it when it starts), then the control plane, its member roll, and last
 what needs a running control plane (root-certificate ConfigMaps, peers, service sets).
 ACM ignores these annotations; it applies in kustomize's order and retries what failed.
+Under ACM Subscriptions the overlay also carries ACM's own per-object annotations: member
+Namespaces are never deleted with a Subscription, and what meshgen owns whole is replaced,
+not merged, so a removed field goes away.
 """
 
 from __future__ import annotations
@@ -21,6 +24,16 @@ SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 SKIP_DRY_RUN = "SkipDryRunOnMissingResource=true"
 # a member Namespace also holds the workloads: never delete it with the Application
 KEEP = ("Prune=false", "Delete=false")
+# ACM's per-object annotations (stolostron/multicloud-operators-subscription, main:
+# pkg/apis/apps/v1/subscription_types.go; honoured in
+# pkg/synchronizer/kubernetes/synchronizer.go, DeleteSingleSubscribedResource and
+# updateResourceByTemplateUnit). An object's own reconcile-option beats the Subscription's
+# (pkg/subscriber/git/git_subscriber_item.go). "merge" is a three-way JSON merge patch that
+# never deletes a field; "replace" is an update with the object as written.
+ACM_DO_NOT_DELETE = "apps.open-cluster-management.io/do-not-delete"
+ACM_RECONCILE_OPTION = "apps.open-cluster-management.io/reconcile-option"
+# what no controller adds to: Namespaces stay "merge" (the operator labels member namespaces)
+OWNED_WHOLE_GROUPS = frozenset({"maistra.io", "federation.maistra.io"})
 
 # (API group, kind) -> sync wave
 WAVES: dict[tuple[str, str], int] = {
@@ -58,10 +71,23 @@ def sync_options(obj: dict[str, object], members: set[str]) -> tuple[str, ...]:
     return ()
 
 
+def acm_annotations(obj: dict[str, object], members: set[str]) -> dict[str, str]:
+    group = api_group(str(obj["apiVersion"]))
+    if group in OWNED_WHOLE_GROUPS:
+        return {ACM_RECONCILE_OPTION: "replace"}
+    metadata = obj["metadata"]
+    if obj["kind"] == "Namespace" and isinstance(metadata, dict) and metadata["name"] in members:
+        return {ACM_DO_NOT_DELETE: "true"}
+    return {}
+
+
 def order(documents: Iterable[Document], plan: Plan) -> None:
-    """Annotate every overlay object with its wave and sync options. A wave or option a
-    template override already set is kept."""
+    """Annotate every overlay object with its wave and sync options (and, under ACM
+    Subscriptions, ACM's options). A wave or option a template override already set is
+    kept."""
     members = {c.name: plan.member_namespaces(c.name) for c in plan.clusters}
+    acm = plan.delivery is not None and plan.delivery.acm is not None \
+        and plan.delivery.acm.subscriptions
     for doc in documents:
         obj = doc.obj
         wave = WAVES[(api_group(str(obj["apiVersion"])), doc.kind)]
@@ -69,6 +95,9 @@ def order(documents: Iterable[Document], plan: Plan) -> None:
         if not isinstance(annotations, dict):
             annotations = obj["metadata"]["annotations"] = {}
         annotations.setdefault(SYNC_WAVE, str(wave))
+        if acm:
+            for key, value in acm_annotations(obj, members[doc.cluster]).items():
+                annotations.setdefault(key, value)
         wanted = sync_options(obj, members[doc.cluster])
         if wanted:
             given = [o.strip() for o in annotations.get(SYNC_OPTIONS, "").split(",") if o.strip()]

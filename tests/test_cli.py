@@ -22,10 +22,10 @@ def test_build_then_check(tmp_path: Path) -> None:
     fleet = example_copy(tmp_path)
     first = meshgen("build", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "78 added" in first.stdout
+    assert "70 added" in first.stdout
     assert (tmp_path / "overlays" / "east" / "kustomization.yaml").is_file()
     again = meshgen("build", cwd=tmp_path)
-    assert "0 added, 0 updated, 0 removed, 78 unchanged" in again.stdout
+    assert "0 added, 0 updated, 0 removed, 70 unchanged" in again.stdout
     assert meshgen("build", "--check", cwd=tmp_path).returncode == 0
 
     # a change in the fleet: one file modified, some missing, some stale
@@ -54,7 +54,7 @@ def test_build_then_check(tmp_path: Path) -> None:
 def test_validate_with_crds() -> None:
     result = meshgen("validate", str(EXAMPLE_FLEET), "--crds", str(crds_dir()))
     assert result.returncode == 0, result.stderr
-    assert "ok: 3 overlay(s), 4 delivery kustomization(s), 71 objects" in result.stdout
+    assert "ok: 3 overlay(s), 4 delivery kustomization(s), 63 objects" in result.stdout
 
 
 def test_validate_fails_on_crd_violation(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ at a time. Everything emitted goes through the real kustomize and the upstream C
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -89,30 +90,45 @@ def test_appproject_allows_the_repo_the_clusters_and_only_what_overlays_hold(
 
 # --- ACM -------------------------------------------------------------------------------------
 
+ACM_SUBSCRIPTIONS = """\
+delivery:
+  repoURL: https://git.example.com/platform/fleet.git
+  acm: {namespace: meshes-hub, gitopsCluster: true}
+"""
+ACM = "apps.open-cluster-management.io/"
 
-def test_acm_subscribes_each_cluster_to_exactly_its_overlay(example: Build) -> None:
-    acm = objects(example, "delivery/acm/")
+
+@pytest.fixture
+def subscribed(write_fleet: FleetWriter, tmp_path: Path) -> Build:
+    return build_variant(write_fleet, tmp_path, ACM_SUBSCRIPTIONS)
+
+
+def test_acm_subscribes_each_cluster_to_exactly_its_overlay(subscribed: Build) -> None:
+    acm = objects(subscribed, "delivery/acm/")
     subscriptions = [o for o in acm if o["kind"] == "Subscription"]
     placements = {o["metadata"]["name"]: o for o in acm if o["kind"] == "Placement"}
-    clusters = overlay_dirs(example)
-    assert sorted(s["metadata"]["name"] for s in subscriptions) == clusters
+    clusters = overlay_dirs(subscribed)
+    # prefixed with the fleet ("test"), so another fleet's in the same hub namespace differ
+    assert sorted(s["metadata"]["name"] for s in subscriptions) == [
+        f"test-{c}" for c in clusters]
     for sub in subscriptions:
-        cluster = sub["metadata"]["name"]
+        cluster = sub["metadata"]["name"].removeprefix("test-")
         notes = sub["metadata"]["annotations"]
-        assert notes["apps.open-cluster-management.io/git-path"] == f"overlays/{cluster}"
-        assert notes["apps.open-cluster-management.io/git-branch"] == "main"
-        assert sub["spec"]["channel"] == "mesh-fleet/bookinfo-fleet"
+        assert notes[ACM + "git-path"] == f"overlays/{cluster}"
+        assert notes[ACM + "git-branch"] == "main"
+        assert sub["spec"]["channel"] == "meshes-hub/test"
         ref = sub["spec"]["placement"]["placementRef"]
+        assert ref["name"] == sub["metadata"]["name"]
         placement = placements[ref["name"]]
         assert placement["spec"]["numberOfClusters"] == 1
         selector = placement["spec"]["predicates"][0]["requiredClusterSelector"]
         assert selector == {"labelSelector": {"matchLabels": {"name": cluster}}}
 
 
-def test_acm_placements_tolerate_outages_and_use_a_bound_clusterset(example: Build) -> None:
-    acm = objects(example, "delivery/acm/")
+def test_acm_placements_tolerate_outages_and_use_a_bound_clusterset(subscribed: Build) -> None:
+    acm = objects(subscribed, "delivery/acm/")
     assert {o["metadata"].get("namespace") for o in acm if o["kind"] != "Namespace"} == {
-        "mesh-fleet"}
+        "meshes-hub"}
     binding = next(o for o in acm if o["kind"] == "ManagedClusterSetBinding")
     assert binding["metadata"]["name"] == binding["spec"]["clusterSet"] == "default"
     channel = next(o for o in acm if o["kind"] == "Channel")
@@ -123,20 +139,93 @@ def test_acm_placements_tolerate_outages_and_use_a_bound_clusterset(example: Bui
         keys = {(t["key"], t["operator"]) for t in placement["spec"]["tolerations"]}
         assert keys == {("cluster.open-cluster-management.io/unreachable", "Exists"),
                         ("cluster.open-cluster-management.io/unavailable", "Exists")}
-    assert not [rel for rel in example.files if "placementrule" in rel.lower()]
-    assert all(b"PlacementRule" not in data for data in example.files.values())
+    assert not [rel for rel in subscribed.files if "placementrule" in rel.lower()]
+    assert all(b"PlacementRule" not in data for data in subscribed.files.values())
 
 
-def test_gitopscluster_registers_every_fleet_cluster_into_argocd(example: Build) -> None:
-    acm = objects(example, "delivery/acm/")
-    gitops = next(o for o in acm if o["kind"] == "GitOpsCluster")
+def test_acm_bundles_pass_kustomize_and_the_crds(subscribed: Build, tmp_path: Path,
+                                                 schemas: SchemaSet) -> None:
+    out = tmp_path / "written"
+    write_tree(out, subscribed.files)
+    report = verify_tree(out, subscribed.files, schemas)
+    assert report.problems == []
+    assert report.delivery == 2  # delivery/acm and delivery/gitopscluster
+
+
+def test_two_fleets_share_one_hub_namespace(write_fleet: FleetWriter, tmp_path: Path) -> None:
+    first = build_variant(write_fleet, tmp_path / "a", ACM_SUBSCRIPTIONS)
+    second = compile_fleet(write_fleet(
+        (TWO_CLUSTERS + MESHES + ACM_SUBSCRIPTIONS).replace("{name: test}", "{name: other}")),
+        tmp_path / "b" / "out")
+    hub = [{(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"])
+            for o in objects(build, "delivery/") if o["kind"] in ("Placement", "Subscription",
+                                                                 "GitOpsCluster", "Channel")}
+           for build in (first, second)]
+    assert hub[0] and hub[1] and not hub[0] & hub[1]
+
+
+def test_gitopscluster_sits_in_the_argocd_namespace_with_its_placement(example: Build) -> None:
+    """The GitOpsCluster controller refuses another namespace's Argo CD unless that
+    namespace carries apps.open-cluster-management.io/gitops-argo-namespace=true."""
+    hub = objects(example, "delivery/gitopscluster/")
+    assert {o["metadata"]["namespace"] for o in hub} == {"openshift-gitops"}
+    gitops = next(o for o in hub if o["kind"] == "GitOpsCluster")
     assert gitops["spec"]["argoServer"] == {"argoNamespace": "openshift-gitops"}
     ref = gitops["spec"]["placementRef"]
-    placement = next(o for o in acm if o["kind"] == "Placement"
+    placement = next(o for o in hub if o["kind"] == "Placement"
                      and o["metadata"]["name"] == ref["name"])
     expression = placement["spec"]["predicates"][0]["requiredClusterSelector"][
         "labelSelector"]["matchExpressions"][0]
     assert expression == {"key": "name", "operator": "In", "values": overlay_dirs(example)}
+    binding = next(o for o in hub if o["kind"] == "ManagedClusterSetBinding")
+    assert placement["spec"]["clusterSets"] == [binding["spec"]["clusterSet"]]
+
+
+def test_example_syncs_with_one_engine(example: Build) -> None:
+    """ACM registers the clusters (GitOpsCluster), Argo CD syncs: no ACM Subscription."""
+    assert not [rel for rel in example.files if rel.startswith("delivery/acm/")]
+    assert one(example, "delivery/argocd/", "ApplicationSet")
+    assert not [o for o in objects(example, "delivery/")
+                if o["kind"] in ("Subscription", "Channel")]
+    assert not [w for w in example.plan.warnings if w.code == "MG131"]
+
+
+def test_acm_replaces_what_meshgen_owns_and_never_deletes_member_namespaces(
+        subscribed: Build, example: Build) -> None:
+    members = {ns for m in subscribed.plan.meshes for ns in m.members}
+    for obj in objects(subscribed, "east/"):
+        notes = obj["metadata"]["annotations"]
+        group = obj["apiVersion"].rpartition("/")[0]
+        if group in ("maistra.io", "federation.maistra.io"):
+            assert notes[ACM + "reconcile-option"] == "replace", obj["metadata"]
+        else:  # the Subscription's merge: the operator labels member Namespaces
+            assert ACM + "reconcile-option" not in notes, obj["metadata"]
+        if obj["kind"] == "Namespace" and obj["metadata"]["name"] in members:
+            assert notes[ACM + "do-not-delete"] == "true"
+        else:
+            assert ACM + "do-not-delete" not in notes, obj["metadata"]
+    # Argo CD alone has its own annotations for this
+    assert not [o for o in objects(example, "east/")
+                if any(k.startswith(ACM) for k in o["metadata"]["annotations"])]
+
+
+def test_both_engines_syncing_is_a_warning(write_fleet: FleetWriter, tmp_path: Path) -> None:
+    build = build_variant(write_fleet, tmp_path, ACM_SUBSCRIPTIONS + "  argocd: {}\n")
+    assert [w.code for w in build.plan.warnings] == ["MG131"]
+    assert objects(build, "delivery/acm/") and objects(build, "delivery/argocd/")
+
+
+def test_externalsecret_spells_out_what_external_secrets_defaults(
+        example: Build, schemas: SchemaSet) -> None:
+    secret = one(example, "east/", "ExternalSecret")
+    refs = [d["remoteRef"] for d in secret["spec"]["data"]]
+    assert len(refs) == 4
+    for ref in refs:
+        assert (ref["conversionStrategy"], ref["decodingStrategy"], ref["metadataPolicy"]) \
+            == ("Default", "None", "None")
+    # the whole example, this object included, is valid against the v2.9 CRD
+    report = verify_tree(EXAMPLE_OVERLAYS, example.files, schemas)
+    assert report.problems == []
 
 
 # --- operators and ordering ------------------------------------------------------------------
@@ -303,6 +392,7 @@ delivery:
     kinds = sorted(o["kind"] for o in objects(build, "delivery/acm/"))
     assert kinds == ["Channel", "ManagedClusterSetBinding", "Namespace", "Placement",
                      "Placement", "Subscription", "Subscription"]
+    assert not [rel for rel in build.files if rel.startswith("delivery/gitopscluster/")]
     assert not [rel for rel in build.files if rel.startswith("delivery/argocd/")]
 
 
@@ -345,7 +435,8 @@ def test_health_component_adds_checks_to_an_existing_argocd_cm(
         "kustomize.buildOptions",
         "resource.customizations.health.federation.maistra.io_ServiceMeshPeer",
         "resource.customizations.health.maistra.io_ServiceMeshControlPlane",
-        "resource.customizations.health.maistra.io_ServiceMeshMemberRoll"]
+        "resource.customizations.health.maistra.io_ServiceMeshMemberRoll",
+        "resource.customizations.health.operators.coreos.com_Subscription"]
 
 
 def test_both_health_forms_carry_the_same_scripts(example: Build) -> None:
@@ -356,6 +447,36 @@ def test_both_health_forms_carry_the_same_scripts(example: Build) -> None:
                      for c in argocd["spec"]["resourceHealthChecks"]}
     assert from_operator == configmap["data"]
     assert "labels" not in configmap["metadata"]  # a patch must not relabel argocd-cm
+
+
+def test_upstream_argocd_gets_patches_for_its_own_namespace_and_instance(
+        write_fleet: FleetWriter, tmp_path: Path) -> None:
+    """argocd.namespace/argocd.instance name the Argo CD the patches are for; the argocd-cm
+    component then applies to an upstream installation's argocd-cm."""
+    build = build_variant(write_fleet, tmp_path, """\
+delivery:
+  repoURL: https://git.example.com/platform/fleet.git
+  argocd: {namespace: argocd, instance: argocd}
+""")
+    configmap = one(build, "delivery/argocd/health/argocd-cm/", "ConfigMap")
+    assert configmap["metadata"] == {"name": "argocd-cm", "namespace": "argocd"}
+    argocd = one(build, "delivery/argocd/health/openshift-gitops/", "ArgoCD")
+    assert argocd["metadata"] == {"name": "argocd", "namespace": "argocd"}
+    # no operators installed: Argo CD's own OLM Subscription check stays untouched
+    assert not [k for k in configmap["data"] if "operators.coreos.com" in k]
+    out = tmp_path / "out"
+    write_tree(out, build.files)
+    config = tmp_path / "argocd-config"
+    config.mkdir()
+    (config / "argocd-cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\n"
+        "  namespace: argocd\ndata:\n  url: https://argocd.example.com\n")
+    component = out / "delivery" / "argocd" / "health" / "argocd-cm"
+    (config / "kustomization.yaml").write_text(
+        f"resources: [argocd-cm.yaml]\ncomponents: [{os.path.relpath(component, config)}]\n")
+    merged = yaml.safe_load(kustomize.build(config))
+    assert merged["metadata"]["namespace"] == "argocd"
+    assert len(merged["data"]) == 4 and merged["data"]["url"] == "https://argocd.example.com"
 
 
 # --- delivery.path against where the overlays really are ---------------------------------------

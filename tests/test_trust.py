@@ -229,7 +229,9 @@ def test_external_secret_brings_cacerts_from_the_store(trust: TrustFleet) -> Non
     assert spec["refreshInterval"] == "15m"
     assert spec["target"]["name"] == "cacerts"
     assert spec["data"] == [
-        {"secretKey": key, "remoteRef": {"key": "pki/meshes/ext-mesh", "property": key}}
+        {"secretKey": key, "remoteRef": {
+            "key": "pki/meshes/ext-mesh", "property": key, "conversionStrategy": "Default",
+            "decodingStrategy": "None", "metadataPolicy": "None"}}
         for key in CACERTS_KEYS]
 
 

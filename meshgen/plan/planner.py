@@ -63,7 +63,7 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
         self.exports(meshes, by_pair)
         self.imports(meshes, by_pair)
         sorted_clusters = sorted(clusters.values(), key=lambda c: c.name)
-        delivery = self.delivery(sorted_clusters)
+        delivery = self.delivery(sorted_clusters, ordered)
         on_cluster: dict[str, list[MeshPlan]] = {}
         for mesh in ordered:
             on_cluster.setdefault(mesh.cluster.name, []).append(mesh)
