@@ -344,6 +344,9 @@ class MeshCluster(Spec):
 
 
 class MeshSpec(MeshSettings):
+    model_config = ConfigDict(**Spec.model_config, json_schema_extra={
+        "anyOf": [{"required": ["cluster"]}, {"required": ["clusters"]}]})
+
     name: Name
     # ossm2 meshes (and one-cluster istio meshes) name one `cluster`, istio meshes `clusters`;
     # which is required is checked when planned (MG011)

@@ -131,6 +131,9 @@ class SchemaSet:
         if key not in self._validators:
             schema = strict_schema(copy.deepcopy(self.schemas[key]))
             schema.setdefault("properties", {})["metadata"] = _METADATA
+            # Istio's CRD schemas describe spec and status only
+            for key in ("apiVersion", "kind"):
+                schema["properties"].setdefault(key, {"type": "string"})
             self._validators[key] = jsonschema.Draft202012Validator(schema)
         return self._validators[key]
 

@@ -62,8 +62,8 @@ def mesh_objects(renderer: Renderer, mesh: IstioMeshPlan,
         objects.append(renderer.render("istio/istiod-gateway.yaml.j2", "istiod-gateway",
                                        mesh.namespace, mesh=mesh, name="istiod-gateway"))
         objects.append(renderer.render(
-            "istio/istiod-virtualservice.yaml.j2", "istiod-vs", mesh.namespace, mesh=mesh, name="istiod-vs",
-            gateway="istiod-gateway",
+            "istio/istiod-virtualservice.yaml.j2", "istiod-vs", mesh.namespace, mesh=mesh,
+            name="istiod-vs", gateway="istiod-gateway",
             istiod_host=f"{mesh.istiod_service}.{mesh.namespace}.svc.cluster.local"))
     if member.role == "primary" and member.istiod_cluster_ip is not None:
         objects.append(renderer.render(
@@ -103,7 +103,8 @@ def cacerts_source(renderer: Renderer, mesh: IstioMeshPlan,
     if ca.external_secret is not None:
         source = ca.external_secret
         return renderer.render(
-            "istio/cacerts-externalsecret.yaml.j2", CACERTS, mesh.namespace, mesh=mesh, name=CACERTS,
+            "istio/cacerts-externalsecret.yaml.j2", CACERTS, mesh.namespace, mesh=mesh,
+            name=CACERTS,
             store=source.store.replace("{cluster}", member.name),
             path=source.path.replace("{cluster}", member.name))
     return None
