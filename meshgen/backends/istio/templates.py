@@ -31,5 +31,10 @@ WAVES: dict[tuple[str, str], int] = {
     ("networking.istio.io", "Gateway"): 2,
     ("networking.istio.io", "VirtualService"): 2,
 }
+# (group, kind, Lua file under templates/health/): Argo CD has none for sailoperator.io
+HEALTH_CHECKS = (
+    ("sailoperator.io", "Istio", "istio.lua"),
+    ("sailoperator.io", "IstioCNI", "istiocni.lua"),
+)
 # their CRDs arrive with the operator, maybe in the same sync
 OPERATOR_GROUPS = frozenset({"sailoperator.io", "networking.istio.io"})
