@@ -132,8 +132,8 @@ class SchemaSet:
             schema = strict_schema(copy.deepcopy(self.schemas[key]))
             schema.setdefault("properties", {})["metadata"] = _METADATA
             # Istio's CRD schemas describe spec and status only
-            for key in ("apiVersion", "kind"):
-                schema["properties"].setdefault(key, {"type": "string"})
+            for field_name in ("apiVersion", "kind"):
+                schema["properties"].setdefault(field_name, {"type": "string"})
             self._validators[key] = jsonschema.Draft202012Validator(schema)
         return self._validators[key]
 
