@@ -10,9 +10,15 @@ from ...errors import Problem
 from ...plan.checker import Checker, did_you_mean
 from ...plan.delivery import OperatorSubscription
 from ...plan.meshes import backend_of, ca_plan, substitute
-from ...plan.types import CAPlan, ClusterPlan, MeshPlan
+from ...plan.types import (
+    RESERVED_NAMESPACE_PREFIXES,
+    RESERVED_NAMESPACES,
+    CAPlan,
+    ClusterPlan,
+    MeshPlan,
+)
 from ...source import PathKey
-from .types import EAST_WEST, IstioMember, IstioMeshPlan, RemoteSecretsPlan
+from .types import CNI_NAMESPACE, EAST_WEST, IstioMember, IstioMeshPlan, RemoteSecretsPlan
 from .versions import CHANNELS, DEFAULT_CHANNEL, DEFAULT_SOURCE, OPERATOR_PACKAGE, versions_of
 
 OSSM2_ONLY = ("controlPlaneName", "profiles", "addons", "smcpSpec", "gatewayNaming")
@@ -83,10 +89,8 @@ class IstioRules:
             for alias in foreign:
                 if alias in written:
                     self.checker.problems.add(Problem(
-                        "MG201", f'`{alias}` is a field of {_other(backend)} meshes, this is '
-                        f"an {backend} mesh" if backend == "istio" else
-                        f'`{alias}` is a field of istio meshes, this is an ossm2 mesh',
-                        self.source.key_at((*path, alias)),
+                        "MG201", f"`{alias}` is a field of {_other(backend)} meshes, this is "
+                        f"an {backend} mesh", self.source.key_at((*path, alias)),
                         f"remove it, or set `backend: {_other(backend)}`"))
             if backend == "ossm2":
                 self.check_ossm2_version(settings, path)
@@ -210,12 +214,31 @@ class IstioRules:
     # the mesh's rules -------------------------------------------------------------------
 
     def check_mesh(self, mesh: IstioMeshPlan) -> None:
+        self.check_members(mesh)
         self.resolve_addresses(mesh)
         self.check_version(mesh)
         self.check_roles(mesh)
         self.check_networks(mesh)
         self.check_trust_and_discovery(mesh)
         self.check_values(mesh)
+
+    def check_members(self, mesh: IstioMeshPlan) -> None:
+        """The member-namespace rules ossm2 meshes follow too (plan/meshes.py)."""
+        seen: set[str] = set()
+        for j, member in enumerate(mesh.members):
+            at: PathKey = (*mesh.origin("members"), j)
+            if member in seen:
+                self.error("MG063", f'mesh "{mesh.name}" lists member "{member}" twice', at,
+                           "remove the duplicate")
+            seen.add(member)
+            if member in (mesh.namespace, CNI_NAMESPACE):
+                self.error("MG061", f'namespace "{member}" is a control-plane namespace of '
+                           f'mesh "{mesh.name}" and cannot also be its member', at,
+                           "workloads go into member namespaces of their own")
+            if member in RESERVED_NAMESPACES or member.startswith(RESERVED_NAMESPACE_PREFIXES):
+                self.error("MG062", f'namespace "{member}" can never be a mesh member', at,
+                           "default, kube, openshift and kube-*, openshift-*, ibm-* namespaces "
+                           "are never injected")
 
     def resolve_addresses(self, mesh: IstioMeshPlan) -> None:
         """The default east-west address of a LoadBalancer cluster (published by
