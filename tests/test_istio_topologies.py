@@ -32,7 +32,8 @@ def _obj(build: Build, rel: str) -> dict:  # type: ignore[type-arg]
 
 def test_four_topologies_are_covered() -> None:
     assert NAMES == ["multi-primary", "multi-primary-multi-network",
-                     "primary-remote-multi-network", "primary-remote-submariner"]
+                     "primary-remote-multi-network", "primary-remote-submariner",
+                     "two-control-planes"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -145,3 +146,32 @@ def test_one_network_revision_based_plugin_ca() -> None:
     assert "west/cluster/istiocni-default.yaml" not in build.files
     values = _obj(build, "east/cluster/istio-default.yaml")["spec"]["values"]
     assert values["pilot"] == {"env": {"PILOT_ENABLE_WORKLOAD_ENTRY_AUTOREGISTRATION": "true"}}
+
+
+def test_two_control_planes_on_one_cluster_stay_apart() -> None:
+    build = _build("two-control-planes")
+    east = {rel for rel in build.files if rel.startswith("east/")}
+    assert {r for r in east if r.startswith("east/cluster/")} == {
+        "east/cluster/istio-prod.yaml", "east/cluster/istio-stage.yaml",
+        "east/cluster/istiocni-default.yaml"}
+    # each mesh's istiod sees its own namespaces only; each member is injected by its mesh
+    for mesh, namespace, member, revision in (
+            ("prod", "istio-prod", "bookinfo", "prod"),
+            ("stage", "istio-stage", "bookinfo-stage", "stage-v1-26-2")):
+        spec = _obj(build, f"east/cluster/istio-{mesh}.yaml")["spec"]
+        assert spec["namespace"] == namespace
+        assert spec["values"]["meshConfig"]["discoverySelectors"] == [
+            {"matchLabels": {"meshgen.dev/mesh": mesh}}]
+        labels = _obj(build, f"east/namespaces/{member}.yaml")["metadata"]["labels"]
+        assert (labels["meshgen.dev/mesh"], labels["istio.io/rev"]) == (mesh, revision)
+        assert "istio-injection" not in labels
+        assert _obj(build, f"east/namespaces/{namespace}.yaml")["metadata"]["labels"][
+            "meshgen.dev/mesh"] == mesh
+    # the IstioCNI of the cluster follows its newest Istio
+    assert _obj(build, "east/cluster/istiocni-default.yaml")["spec"]["version"] == "v1.26.3"
+    # the ossm2 mesh beside them is untouched: its SMCP and member roll as ever
+    assert "east/namespaces/legacy/servicemeshcontrolplane-legacy.yaml" in east
+    legacy = _obj(build, "east/namespaces/legacy-app.yaml")["metadata"]["labels"]
+    assert "meshgen.dev/mesh" not in legacy
+    # west hosts only prod: its Istio keeps the mesh's name, so revisions match the primary
+    assert "west/cluster/istio-prod.yaml" in build.files

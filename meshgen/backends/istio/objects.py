@@ -31,25 +31,34 @@ def cluster_objects(renderer: Renderer, meshes: list[IstioMeshPlan],
     """Every object the istio meshes put on one cluster (their operator's Subscription is
     in Plan.operators)."""
     objects: list[dict[str, Any]] = []
-    for mesh in meshes:
-        member = mesh.member(cluster)
-        if member is not None:
-            objects += mesh_objects(renderer, mesh, member)
+    here = [(mesh, member) for mesh in meshes if (member := mesh.member(cluster))]
+    for mesh, member in here:
+        objects += mesh_objects(renderer, mesh, member)
+    if here and here[0][1].openshift:
+        # one IstioCNI per cluster, of the newest Istio version there (within one minor of
+        # every Istio: MG220)
+        newest = max((mesh for mesh, _ in here), key=lambda m: _version_key(m.version))
+        objects.append(renderer.render("istio/namespace.yaml.j2", CNI_NAMESPACE, None,
+                                       name=CNI_NAMESPACE, labels={}, annotations={}))
+        objects.append(renderer.render("istio/istiocni.yaml.j2", "default", None,
+                                       mesh=newest, cni_namespace=CNI_NAMESPACE))
     return objects
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version[1:].split("."))
 
 
 def mesh_objects(renderer: Renderer, mesh: IstioMeshPlan,
                  member: IstioMember) -> list[dict[str, Any]]:
     objects = namespaces(renderer, mesh, member)
-    if member.openshift:
-        objects.append(renderer.render("istio/istiocni.yaml.j2", "default", None, mesh=mesh,
-                                       cni_namespace=CNI_NAMESPACE))
     # a remote runs no istiod: its workloads get certificates from the primary's
     if member.role == "primary" and (cacerts := cacerts_source(renderer, mesh, member)):
         objects.append(cacerts)
     if mesh.remote_secrets is not None and member.role == "primary":
         objects += [remote_secret(renderer, mesh, watched) for watched in mesh.reads(member)]
-    objects.append(renderer.render("istio/istio.yaml.j2", ISTIO_NAME, None, name=ISTIO_NAME,
+    objects.append(renderer.render("istio/istio.yaml.j2", mesh.istio_name, None,
+                                   name=mesh.istio_name,
                                    mesh=mesh, member=member,
                                    values=istio_values(mesh, member)))
     if mesh.multi_network:
@@ -82,9 +91,6 @@ def namespaces(renderer: Renderer, mesh: IstioMeshPlan,
         "istio/namespace.yaml.j2", mesh.namespace, None, name=mesh.namespace,
         labels={NETWORK_LABEL: member.network, MESH_LABEL: mesh.name},
         annotations=control_annotations)]
-    if member.openshift:
-        result.append(renderer.render("istio/namespace.yaml.j2", CNI_NAMESPACE, None,
-                                      name=CNI_NAMESPACE, labels={}, annotations={}))
     key, value = mesh.injection_label
     for namespace in sorted(mesh.members):
         result.append(renderer.render(
@@ -178,7 +184,7 @@ def east_west_gateway(renderer: Renderer, mesh: IstioMeshPlan,
     account = f"{EAST_WEST}-service-account"
     pod_labels = {**GATEWAY_SELECTOR, NETWORK_LABEL: member.network,
                   "sidecar.istio.io/inject": "true"}
-    if mesh.revision != ISTIO_NAME:
+    if mesh.revision != ISTIO_NAME:  # the gateway chart labels pods of a named revision
         pod_labels["istio.io/rev"] = mesh.revision
     annotations = dict(member.east_west_annotations)
     if member.east_west_dns and member.east_west_address:

@@ -59,7 +59,7 @@ class IstioRules:
                     meshes.append(mesh)
         if meshes:
             self.check_channel()
-        self.check_one_mesh_per_cluster(meshes, ossm2)
+        self.check_shared_clusters(meshes, ossm2)
         self.check_cross_mesh(meshes)
         return sorted(meshes, key=lambda m: m.name)
 
@@ -365,29 +365,40 @@ class IstioRules:
 
     # across meshes ----------------------------------------------------------------------
 
-    def check_one_mesh_per_cluster(self, meshes: list[IstioMeshPlan],
-                                   ossm2: list[MeshPlan]) -> None:
-        owner: dict[str, IstioMeshPlan] = {}
+    def check_shared_clusters(self, meshes: list[IstioMeshPlan],
+                              ossm2: list[MeshPlan]) -> None:
+        """Control planes side by side on one cluster: an ossm2 and an istio mesh (while
+        migrating) or two istio meshes, each with namespaces of its own."""
+        on_cluster: dict[str, list[IstioMeshPlan]] = {}
         for mesh in meshes:
             for member in mesh.clusters:
-                other = owner.setdefault(member.name, mesh)
-                if other is not mesh:
-                    self.error("MG216", f'cluster "{member.name}" is in istio meshes '
-                               f'"{other.name}" and "{mesh.name}"', member.origin,
-                               "two istio control planes on one cluster are not supported "
-                               "yet; use one istio mesh per cluster")
+                on_cluster.setdefault(member.name, []).append(mesh)
+        for sharing in on_cluster.values():
+            if len(sharing) > 1:
+                for mesh in sharing:
+                    mesh.istio_name = mesh.name
         claims: dict[tuple[str, str], str] = {}
         for mesh2 in ossm2:
             for ns in (mesh2.namespace, *mesh2.members):
-                claims[(mesh2.cluster.name, ns)] = mesh2.name
+                claims[(mesh2.cluster.name, ns)] = f'mesh "{mesh2.name}"'
         for mesh in meshes:
             for member in mesh.clusters:
                 for ns in (mesh.namespace, *mesh.members):
-                    if (other_name := claims.get((member.name, ns))) is not None:
+                    other = claims.setdefault((member.name, ns), f'istio mesh "{mesh.name}"')
+                    if other != f'istio mesh "{mesh.name}"':
                         self.error("MG216", f'namespace "{ns}" on cluster "{member.name}" '
-                                   f'belongs to mesh "{other_name}" and to istio mesh '
-                                   f'"{mesh.name}"', member.origin,
-                                   "a namespace belongs to one mesh of any backend")
+                                   f'belongs to {other} and to istio mesh "{mesh.name}"',
+                                   member.origin, "a namespace belongs to one mesh of any "
+                                   "backend; give the meshes distinct `namespace` and "
+                                   "`members`")
+        for cluster, sharing in sorted(on_cluster.items()):
+            minors = sorted({_minor(m.version) for m in sharing if _minor(m.version)})
+            if minors and minors[-1] - minors[0] > 1:
+                mesh = sharing[-1]
+                self.error("MG220", f'istio meshes on cluster "{cluster}" are more than one '
+                           "minor version apart", mesh.origin("version"),
+                           "the cluster has one IstioCNI, which must be within one minor "
+                           "version of every Istio")
 
     def check_cross_mesh(self, meshes: list[IstioMeshPlan]) -> None:
         names = {m.name for m in meshes}
@@ -429,6 +440,11 @@ class IstioRules:
         where = {self.source.at(at) for at in self.refused}
         items = self.checker.problems.items
         items[:] = [p for p in items if not (p.code == "MG031" and p.location in where)]
+
+
+def _minor(version: str) -> int:
+    match = model.SAIL_VERSION.match(version)
+    return int(match.group(1)) if match else 0
 
 
 def _other(backend: str) -> str:

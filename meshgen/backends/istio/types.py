@@ -9,7 +9,7 @@ from ...plan.types import CAPlan, ClusterPlan
 from ...source import PathKey
 
 Role = Literal["primary", "remote"]
-ISTIO_NAME = "default"  # the `Istio` object; one istio mesh per cluster (for now)
+ISTIO_NAME = "default"  # the `Istio` object's name unless two istio meshes share a cluster
 CNI_NAMESPACE = "istio-cni"
 EAST_WEST = "istio-eastwestgateway"
 ISTIOD_REMOTE = "istiod-remote"
@@ -72,6 +72,9 @@ class IstioMeshPlan:
     remote_secrets: RemoteSecretsPlan | None
     istio_values: dict[str, Any]
     origins: dict[str, PathKey] = field(default_factory=dict)
+    # the `Istio` objects' name: the mesh's own when it shares a cluster with another
+    # istio mesh (Istio is cluster-scoped)
+    istio_name: str = ISTIO_NAME
 
     def origin(self, name: str) -> PathKey:
         return self.origins.get(name, self.origins["name"])
@@ -99,8 +102,8 @@ class IstioMeshPlan:
         """The IstioRevision Sail makes of the `Istio` (SO pkg/revision: InPlace keeps the
         name, RevisionBased appends the version with "." as "-")."""
         if self.update_strategy == "RevisionBased":
-            return f"{ISTIO_NAME}-{self.version.replace('.', '-')}"
-        return ISTIO_NAME
+            return f"{self.istio_name}-{self.version.replace('.', '-')}"
+        return self.istio_name
 
     @property
     def istiod_service(self) -> str:
