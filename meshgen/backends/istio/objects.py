@@ -174,8 +174,11 @@ def istio_values(mesh: IstioMeshPlan, member: IstioMember) -> dict[str, Any]:
 
 
 def istiod_selector(mesh: IstioMeshPlan) -> dict[str, str]:
-    """istiod's pod labels (istio manifests/charts/istio-control/istio-discovery/templates/
-    deployment.yaml: app: istiod, istio.io/rev: <revision or "default">)."""
+    """The selector of istiod's own Service (istio/istio master
+    manifests/charts/istio-control/istio-discovery/templates/service.yaml): Sail renders
+    the revision "default" as Helm revision "", selected by `istio: pilot`."""
+    if mesh.revision == ISTIO_NAME:
+        return {"app": "istiod", "istio": "pilot"}
     return {"app": "istiod", "istio.io/rev": mesh.revision}
 
 

@@ -341,6 +341,7 @@ class IstioRules:
                        "clusters and needs `discovery`", mesh.origin("name"),
                        "discovery: {externalSecret: {store: vault, path: "
                        "\"istio/{mesh}/{cluster}\"}}, or none: {} to create them yourself")
+        self.check_per_cluster_paths(mesh)
         if mesh.remote_secrets is None or not reads:
             return
         for primary in mesh.primaries:
@@ -351,6 +352,26 @@ class IstioRules:
                                f'istiod on "{primary.name}" (mesh "{mesh.name}") must reach',
                                (*spec_at, "name"), "apiServer: https://api.<cluster>."
                                "example.com:6443 (the remote-secret kubeconfig's server)")
+
+    def check_per_cluster_paths(self, mesh: IstioMeshPlan) -> None:
+        """Each watched cluster has its own reader token, each primary its own
+        intermediate CA: a store key shared by several clusters is a mistake."""
+        watched = {w.name for p in mesh.primaries for w in mesh.reads(p)}
+        secrets = mesh.remote_secrets
+        if secrets is not None and len(watched) > 1 and not _per_cluster(secrets.store,
+                                                                         secrets.path):
+            self.error("MG221", f'mesh "{mesh.name}": discovery.externalSecret.path names one '
+                       f"key for the {len(watched)} clusters istiod reads",
+                       (*mesh.origin("discovery"), "externalSecret", "path"),
+                       'put "{cluster}" in the path, e.g. "istio/{mesh}/{cluster}"')
+        source = mesh.ca.external_secret
+        if source is not None and len(mesh.primaries) > 1 and not _per_cluster(source.store,
+                                                                               source.path):
+            self.error("MG221", f'mesh "{mesh.name}": ca.secret.externalSecret.path names one '
+                       f"`cacerts` for its {len(mesh.primaries)} primaries",
+                       (*mesh.origin("ca"), "secret", "externalSecret", "path"),
+                       'one intermediate CA per cluster: put "{cluster}" in the path, e.g. '
+                       '"pki/{mesh}/{cluster}"')
 
     def check_values(self, mesh: IstioMeshPlan) -> None:
         for keys in GENERATED_VALUES:
@@ -440,6 +461,10 @@ class IstioRules:
         where = {self.source.at(at) for at in self.refused}
         items = self.checker.problems.items
         items[:] = [p for p in items if not (p.code == "MG031" and p.location in where)]
+
+
+def _per_cluster(store: str, path: str) -> bool:
+    return "{cluster}" in store or "{cluster}" in path
 
 
 def _minor(version: str) -> int:
