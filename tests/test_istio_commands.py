@@ -1,4 +1,5 @@
-"""`meshgen explain` for istio meshes, and istio builds byte-identical across hash seeds."""
+"""`meshgen explain` and `graph` for istio meshes; istio builds byte-identical across hash
+seeds."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pydot
+import pytest
 
 from conftest import FleetWriter
 
@@ -55,3 +59,26 @@ def test_istio_build_is_byte_identical_across_hash_seeds(tmp_path: Path) -> None
         trees.append({p.relative_to(out).as_posix(): p.read_bytes()
                       for p in sorted(out.rglob("*")) if p.is_file()})
     assert trees[0] == trees[1]
+
+
+def test_graph_draws_a_mesh_spanning_clusters() -> None:
+    fleet = TOPOLOGIES / "primary-remote-submariner" / "fleet.yaml"
+    result = _meshgen("graph", str(fleet))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert '    istio_central_hub["central<br/>istio primary<br/>network clusterset"]' in lines
+    assert ('  istio_central_mcsdemo1 -.-|"central: istiod at 172.30.200.12"| '
+            "istio_central_hub") in lines
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pydot's use of pyparsing
+def test_graph_dot_of_two_control_planes_parses() -> None:
+    fleet = TOPOLOGIES / "two-control-planes" / "fleet.yaml"
+    result = _meshgen("graph", str(fleet), "--format", "dot")
+    assert result.returncode == 0, result.stderr
+    graphs = pydot.graph_from_dot_data(result.stdout)
+    assert graphs is not None and len(graphs) == 1
+    east = graphs[0].get_subgraph('"cluster_east"')[0]
+    assert {n.get_name() for n in east.get_nodes()} == {
+        '"legacy"', '"istio_prod_east"', '"istio_stage_east"'}
+    assert len(graphs[0].get_edges()) == 1
