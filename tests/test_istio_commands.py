@@ -82,3 +82,17 @@ def test_graph_dot_of_two_control_planes_parses() -> None:
     assert {n.get_name() for n in east.get_nodes()} == {
         '"legacy"', '"istio_prod_east"', '"istio_stage_east"'}
     assert len(graphs[0].get_edges()) == 1
+
+
+def test_init_example_istio_mesh_builds_once_uncommented(tmp_path: Path) -> None:
+    repo = tmp_path / "fleet-repo"
+    assert _meshgen("init", str(repo)).returncode == 0
+    fleet = repo / "fleet" / "fleet.yaml"
+    text = fleet.read_text()
+    start = text.index("  # - name: mesh3")
+    block = text[start:text.index("\n\n", start)]
+    fleet.write_text(text.replace(block, "\n".join(
+        line.replace("  # ", "  ", 1) for line in block.splitlines())))
+    result = _meshgen("build", str(fleet), "--out", str(repo / "overlays"))
+    assert result.returncode == 0, result.stderr
+    assert (repo / "overlays" / "east" / "cluster" / "istio-default.yaml").is_file()
