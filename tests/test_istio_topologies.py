@@ -175,3 +175,29 @@ def test_two_control_planes_on_one_cluster_stay_apart() -> None:
     assert "meshgen.dev/mesh" not in legacy
     # west hosts only prod: its Istio keeps the mesh's name, so revisions match the primary
     assert "west/cluster/istio-prod.yaml" in build.files
+
+
+def test_defaults_layer_under_istio_meshes(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("""\
+apiVersion: meshgen.dev/v1alpha1
+kind: Fleet
+metadata: {name: layered}
+defaults:
+  backend: istio
+  version: v1.26.3
+  namespace: "{mesh}-system"
+  members: ["{mesh}-app"]
+  istioValues: {pilot: {env: {A: "1"}}}
+clusters:
+  - name: east
+meshes:
+  - name: prod
+    cluster: east
+    istioValues: {pilot: {env: {B: "2"}}}
+""")
+    build = compile_fleet(fleet, tmp_path / "out")
+    spec = _obj(build, "east/cluster/istio-default.yaml")["spec"]
+    assert spec["namespace"] == "prod-system"
+    assert spec["values"]["pilot"] == {"env": {"A": "1", "B": "2"}}
+    assert "east/namespaces/prod-app.yaml" in build.files

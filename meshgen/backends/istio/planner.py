@@ -9,7 +9,7 @@ from ... import model
 from ...errors import Problem
 from ...plan.checker import Checker, did_you_mean
 from ...plan.delivery import OperatorSubscription
-from ...plan.meshes import backend_of, ca_plan, substitute
+from ...plan.meshes import backend_of, ca_plan, deep_merge, substitute
 from ...plan.types import (
     RESERVED_NAMESPACE_PREFIXES,
     RESERVED_NAMESPACES,
@@ -129,6 +129,9 @@ class IstioRules:
                 if attr == "root_cert":
                     ca["rootCert"] = value
                     continue
+                value = substitute(value, variables)
+                if attr == "istio_values" and "istio_values" in values:
+                    value = deep_merge(values[attr], value)  # as smcpSpec: layers merge
                 values[attr] = value
                 origins[alias] = (*at, alias)
         if spec.cluster is not None and spec.clusters is not None:
@@ -147,20 +150,20 @@ class IstioRules:
         discovery = values.get("discovery", {})
         secrets = discovery.get("externalSecret")
         operators = self.fleet.operators.istio
-        namespace = substitute(values.get("namespace", "istio-system"), variables)
+        namespace = values.get("namespace", "istio-system")
         return IstioMeshPlan(
             name=spec.name, namespace=namespace,
             version=values.get("version", ""),
             channel=operators.channel if operators else DEFAULT_CHANNEL,
             mesh_id=values.get("mesh_id", spec.name),
-            trust_domain=substitute(values.get("trust_domain", f"{spec.name}.local"), variables),
+            trust_domain=values.get("trust_domain", f"{spec.name}.local"),
             update_strategy=values.get("update_strategy", "InPlace"),
             members=tuple(values.get("members", [])),
             clusters=members,
             ca=self.ca(substitute(ca, variables)),
             remote_secrets=RemoteSecretsPlan(
-                substitute(secrets["store"], variables), secrets.get("storeKind", "SecretStore"),
-                substitute(secrets["path"], variables), secrets.get("refreshInterval", "1h"))
+                secrets["store"], secrets.get("storeKind", "SecretStore"), secrets["path"],
+                secrets.get("refreshInterval", "1h"))
             if secrets else None,
             istio_values=values.get("istio_values", {}),
             origins=origins,
