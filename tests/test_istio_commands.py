@@ -3,6 +3,7 @@ seeds."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pydot
 import pytest
+import yaml
 
 from conftest import FleetWriter
 
@@ -96,3 +98,35 @@ def test_init_example_istio_mesh_builds_once_uncommented(tmp_path: Path) -> None
     result = _meshgen("build", str(fleet), "--out", str(repo / "overlays"))
     assert result.returncode == 0, result.stderr
     assert (repo / "overlays" / "east" / "cluster" / "istio-default.yaml").is_file()
+
+
+def test_ca_init_makes_one_root_and_an_intermediate_per_primary(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    from meshgen.certs import signed_by
+
+    source = (TOPOLOGIES / "multi-primary" / "fleet.yaml").read_text()
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(source.replace(
+        '        externalSecret: {store: vault, storeKind: ClusterSecretStore, '
+        'path: "pki/{mesh}/{cluster}"}', "        none: {}"))
+    ca_dir = tmp_path / "ca"
+    result = _meshgen("ca", "init", str(fleet), "--dir", str(ca_dir), "--out",
+                      str(tmp_path / "out"), "--key-type", "ec-p256")
+    assert result.returncode == 0, result.stderr
+    root = x509.load_pem_x509_certificate(
+        (ca_dir / "roots" / "mesh-prod" / "root-cert.pem").read_bytes())
+    secrets = {}
+    for cluster in ("east", "west"):
+        printed = _meshgen("ca", "secret", "prod", str(fleet), "--dir", str(ca_dir),
+                           "--cluster", cluster)
+        assert printed.returncode == 0, printed.stderr
+        data = yaml.safe_load(printed.stdout)["data"]
+        cert = x509.load_pem_x509_certificate(base64.b64decode(data["ca-cert.pem"]))
+        assert signed_by(cert, root)
+        assert f"prod {cluster} intermediate CA" in cert.subject.rfc4514_string()
+        secrets[cluster] = cert
+    assert secrets["east"].public_key() != secrets["west"].public_key()
+    missing = _meshgen("ca", "secret", "prod", str(fleet), "--dir", str(ca_dir))
+    assert missing.returncode == 2
+    assert "error[MG124]" in missing.stderr and "--cluster east | west" in missing.stderr

@@ -51,8 +51,15 @@ class IstioRules:
              ossm2: list[MeshPlan]) -> list[IstioMeshPlan]:
         self.check_backend_fields()
         meshes: list[IstioMeshPlan] = []
+        taken = {m.name for m in ossm2}
         for i, spec in enumerate(self.fleet.meshes):
             if backend_of(spec, self.fleet.defaults) == "istio":
+                if spec.name in taken:
+                    self.error("MG023", f'mesh "{spec.name}" is defined twice',
+                               ("meshes", i, "name"), "mesh names must be unique in the fleet, "
+                               "whatever their backend")
+                    continue
+                taken.add(spec.name)
                 mesh = self.mesh(spec, ("meshes", i), clusters)
                 if mesh is not None:
                     self.check_mesh(mesh)
@@ -334,6 +341,14 @@ class IstioRules:
                        "istio meshes yet", mesh.origins.get("ca", mesh.origin("name")),
                        "use ca.secret.externalSecret with \"{cluster}\" in its path, or "
                        "certManager")
+        sources = [s for s in (mesh.ca.external_secret, mesh.ca.sealed_secret_path,
+                               mesh.ca.out_of_band) if s]
+        if mesh.ca.type == "plugin" and len(sources) != 1:
+            self.error("MG057", f'mesh "{mesh.name}": a plugin CA needs exactly one way for '
+                       "each primary's `cacerts` Secret to arrive",
+                       mesh.origins.get("ca", mesh.origin("name")),
+                       'set ca.secret to externalSecret: {store, path: "pki/{mesh}/{cluster}"} '
+                       "or none: {}")
         if mesh.ca.type == "certManager" and mesh.ca.issuer_name is None:
             self.error("MG057", f'mesh "{mesh.name}": a certManager CA needs an `issuer`',
                        mesh.origins.get("ca", mesh.origin("name")),
