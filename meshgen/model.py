@@ -591,4 +591,16 @@ def parse_fleet(source: SourceFile) -> Fleet:
         problems = Problems()
         for error in exc.errors(include_url=False):
             problems.add(pydantic_problem(error, source))
+        problems.extend(_meshes_without_cluster(source))
         raise FleetError(problems) from None
+
+
+def _meshes_without_cluster(source: SourceFile) -> list[Problem]:
+    """`cluster` (or an istio mesh's `clusters`) is required but not by the model, which
+    allows either; the planner reports it for a fleet the model accepts, this for one it
+    refuses, so a run still reports every field error at once."""
+    meshes = source.data.get("meshes") if isinstance(source.data, dict) else None
+    return [Problem("MG011", f'missing required field "cluster" in meshes.{i}',
+                    source.at(("meshes", i)), 'add "cluster"')
+            for i, mesh in enumerate(meshes if isinstance(meshes, list) else [])
+            if isinstance(mesh, dict) and "cluster" not in mesh and "clusters" not in mesh]
