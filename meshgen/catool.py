@@ -5,6 +5,9 @@ certificates go where fleet.yaml expects them.
 
     <dir>/roots/<federation-NAME | file-ROOTCERT-PATH | mesh-NAME>/{root-cert.pem, root-key.pem}
     <dir>/meshes/<mesh>/{ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem}
+    <dir>/meshes/<istio mesh>/<primary cluster>/{the same four files}
+
+An istio mesh has one root and one intermediate per primary cluster (its istiod's CA).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from .backends.istio.types import IstioMeshPlan
 from .ca import (
     KeyType,
     PrivateKey,
@@ -50,12 +54,18 @@ class RootCA:
 
 @dataclass
 class Intermediate:
-    mesh: MeshPlan
+    mesh: MeshPlan | IstioMeshPlan
     root: RootCA
     cert: x509.Certificate
     key: PrivateKey
     made: bool
     chain_public: Path | None = None
+    cluster: str | None = None  # the primary cluster of an istio mesh
+
+    @property
+    def directory(self) -> str:
+        """Where it lives under <dir>/meshes/."""
+        return f"{self.mesh.name}/{self.cluster}" if self.cluster else self.mesh.name
 
     @property
     def files(self) -> dict[str, bytes]:
@@ -71,7 +81,7 @@ class CAInit:
     roots: list[RootCA] = field(default_factory=list)
     intermediates: list[Intermediate] = field(default_factory=list)
     public_written: list[Path] = field(default_factory=list)
-    issuers: list[tuple[MeshPlan, RootCA]] = field(default_factory=list)
+    issuers: list[tuple[MeshPlan | IstioMeshPlan, RootCA]] = field(default_factory=list)
 
 
 def root_ident(mesh: MeshPlan) -> str:
@@ -109,6 +119,8 @@ def init_ca(plan: Plan, base_dir: Path, ca_dir: Path, out: Path, *, key_type: Ke
         result.intermediates.append(_intermediate(
             ca_dir / "meshes" / mesh.name, mesh, roots[ident], organization, key_type, days,
             base_dir / mesh.ca.cert_chain_path if mesh.ca.cert_chain_path else None))
+    for istio in plan.istio:
+        _istio_mesh(istio, ca_dir, result, organization, key_type, root_days, days)
     roots_public, chains_public = _public_files(result)
     _refuse_conflicts(roots_public)
     _write_ca_dir(ca_dir, result)
@@ -117,6 +129,23 @@ def init_ca(plan: Plan, base_dir: Path, ca_dir: Path, out: Path, *, key_type: Ke
             write_atomic(path, data)
             result.public_written.append(path)
     return result
+
+
+def _istio_mesh(mesh: IstioMeshPlan, ca_dir: Path, result: CAInit, organization: str,
+                key_type: KeyType, root_days: int, days: int) -> None:
+    """One root per istio mesh; a plugin mesh's intermediate per primary cluster."""
+    if not mesh.ca.plugged_in:
+        return
+    ident = f"mesh-{mesh.name}"
+    root = _root(ca_dir / "roots" / ident, ident, organization, key_type, root_days, None)
+    result.roots.append(root)
+    if mesh.ca.type == "certManager":
+        result.issuers.append((mesh, root))
+        return
+    for primary in mesh.primaries:
+        intermediate = _intermediate(ca_dir / "meshes" / mesh.name / primary.name, mesh, root,
+                                     organization, key_type, days, None, primary.name)
+        result.intermediates.append(intermediate)
 
 
 def _refuse_inside(ca_dir: Path, out: Path) -> None:
@@ -140,16 +169,18 @@ def _root(directory: Path, ident: str, organization: str, key_type: KeyType, day
     return RootCA(ident, cert, key, public, made=True)
 
 
-def _intermediate(directory: Path, mesh: MeshPlan, root: RootCA, organization: str,
-                  key_type: KeyType, days: int, chain_public: Path | None) -> Intermediate:
+def _intermediate(directory: Path, mesh: MeshPlan | IstioMeshPlan, root: RootCA,
+                  organization: str, key_type: KeyType, days: int, chain_public: Path | None,
+                  cluster: str | None = None) -> Intermediate:
     cert_file, key_file = directory / "ca-cert.pem", directory / "ca-key.pem"
     if cert_file.is_file() and key_file.is_file():
         cert, key = _load_pair(cert_file, key_file)
         if signed_by(cert, root.cert):
-            return Intermediate(mesh, root, cert, key, False, chain_public)
-    cert, key = issue_intermediate(root.cert, root.key, f"{mesh.name} intermediate CA",
+            return Intermediate(mesh, root, cert, key, False, chain_public, cluster)
+    name = f"{mesh.name} {cluster}" if cluster else mesh.name
+    cert, key = issue_intermediate(root.cert, root.key, f"{name} intermediate CA",
                                    days=days, organization=organization, key_type=key_type)
-    return Intermediate(mesh, root, cert, key, True, chain_public)
+    return Intermediate(mesh, root, cert, key, True, chain_public, cluster)
 
 
 def _load_pair(cert_file: Path, key_file: Path) -> tuple[x509.Certificate, PrivateKey]:
@@ -203,7 +234,7 @@ def _write_ca_dir(ca_dir: Path, result: CAInit) -> None:
             _write_secret(directory / "root-cert.pem", certificate_pem(root.cert).encode())
     for intermediate in result.intermediates:
         if intermediate.made or intermediate.root.made:
-            directory = ca_dir / "meshes" / intermediate.mesh.name
+            directory = ca_dir / "meshes" / intermediate.directory
             for name, data in intermediate.files.items():
                 _write_secret(directory / name, data)
 
@@ -217,17 +248,27 @@ def _write_secret(path: Path, data: bytes) -> None:
 
 
 def cacerts_secret(plan: Plan, mesh_name: str, ca_dir: Path,
-                   now: datetime.datetime | None = None) -> str:
-    """The `cacerts` Secret of a plugin mesh as YAML, from the CA directory."""
-    mesh = plan.named(mesh_name)
+                   now: datetime.datetime | None = None, cluster: str | None = None) -> str:
+    """The `cacerts` Secret of a plugin mesh (of an istio mesh: of one of its primary
+    clusters) as YAML, from the CA directory."""
+    istio = next((m for m in plan.istio if m.name == mesh_name), None)
+    mesh: MeshPlan | IstioMeshPlan = istio or plan.named(mesh_name)
     where = plan.source.at(mesh.origin("name"))
+    primaries = [p.name for p in istio.primaries] if istio else []
+    if istio is not None and cluster not in primaries:
+        raise FleetError(Problem("MG124", f'istio mesh "{mesh.name}" has a `{CACERTS}` per '
+                                 "primary cluster; name one with --cluster", where,
+                                 "--cluster " + " | ".join(primaries)))
+    if istio is None and cluster is not None:
+        raise FleetError(Problem("MG124", f'mesh "{mesh.name}" has one `{CACERTS}`; '
+                                 "--cluster is for istio meshes", where, "drop --cluster"))
     if mesh.ca.type != "plugin":
         reason = "cert-manager writes it" if mesh.ca.type == "certManager" else \
             "istiod makes its own CA"
         raise FleetError(Problem("MG124", f'mesh "{mesh.name}" has ca.type {mesh.ca.type}, '
                                  f"so it needs no `{CACERTS}` Secret ({reason})", where,
                                  "set `ca: {type: plugin, ...}` to plug in a CA"))
-    directory = ca_dir / "meshes" / mesh.name
+    directory = ca_dir / "meshes" / mesh.name / (cluster or "")
     files: dict[str, bytes] = {}
     for name in CACERTS_KEYS:
         try:

@@ -324,7 +324,8 @@ def ca_init(fleet: Path, ca_dir: Path, out: Path, key_type: KeyType, root_days: 
         report.say(f"root {root.ident}: {'created' if root.made else 'kept'}{public}")
     for intermediate in result.intermediates:
         state = "created" if intermediate.made else "kept"
-        report.say(f"mesh {intermediate.mesh.name}: intermediate CA {state} "
+        where = f" cluster {intermediate.cluster}" if intermediate.cluster else ""
+        report.say(f"mesh {intermediate.mesh.name}{where}: intermediate CA {state} "
                    f"(root {intermediate.root.ident})")
     for mesh, root in result.issuers:
         key_dir = ca_dir / "roots" / root.ident
@@ -342,11 +343,13 @@ def ca_init(fleet: Path, ca_dir: Path, out: Path, key_type: KeyType, root_days: 
 @click.argument("mesh")
 @fleet_argument
 @ca_dir_option
+@click.option("--cluster", help="The primary cluster whose `cacerts` to print (istio meshes).")
 @problem_format
 @_reported
-def ca_secret(mesh: str, fleet: Path, ca_dir: Path, report: Reporter) -> None:
+def ca_secret(mesh: str, fleet: Path, ca_dir: Path, cluster: str | None,
+              report: Reporter) -> None:
     """Print MESH's `cacerts` Secret (ca-cert.pem, ca-key.pem, root-cert.pem,
     cert-chain.pem) from the CA directory, for `oc apply -f -` or kubeseal. It holds a
     private key: pipe it, never commit it."""
     plan = plan_fleet(fleet, certificates=False)
-    click.echo(cacerts_secret(plan, mesh, ca_dir), nl=False)
+    click.echo(cacerts_secret(plan, mesh, ca_dir, cluster=cluster), nl=False)

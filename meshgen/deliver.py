@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 
+from .backends.istio.templates import HEALTH_CHECKS as ISTIO_HEALTH_CHECKS
 from .errors import FleetError, Location, Problem
 from .ordering import api_group
 from .plan import Plan
@@ -55,11 +56,13 @@ class Bundle:
     component: bool = False
 
 
-def health_checks(renderer: Renderer, operators: bool = True) -> list[HealthCheck]:
-    """The checks to install; the OLM Subscription override only where the overlays hold
-    Subscriptions (operators), since it applies to every Subscription Argo CD watches."""
+def health_checks(renderer: Renderer, operators: bool = True,
+                  istio: bool = False) -> list[HealthCheck]:
+    """The checks of the kinds the overlays hold: the OLM Subscription override only where
+    the overlays hold Subscriptions (operators), since it applies to every Subscription Argo
+    CD watches; istio's only when a mesh is istio."""
     checks = []
-    for group, kind, file_name in HEALTH_CHECKS:
+    for group, kind, file_name in (*HEALTH_CHECKS, *(ISTIO_HEALTH_CHECKS if istio else ())):
         if group == OLM_GROUP and not operators:
             continue
         name = f"health/{file_name}"
@@ -79,6 +82,13 @@ def namespaced_kinds(documents: Iterable[Document]) -> list[tuple[str, str]]:
                    for d in documents if d.namespace is not None})
 
 
+def cluster_kinds(documents: Iterable[Document]) -> list[tuple[str, str]]:
+    """(group, kind) of every cluster-scoped object the overlays hold (Namespace; the
+    istio backend's Istio and IstioCNI)."""
+    return sorted({("", "Namespace")} | {(api_group(str(d.obj["apiVersion"])), d.kind)
+                                         for d in documents if d.namespace is None})
+
+
 def render_delivery(plan: Plan, documents: list[Document],
                     templates: Path | None = None) -> list[Bundle]:
     delivery = plan.delivery
@@ -88,22 +98,24 @@ def render_delivery(plan: Plan, documents: list[Document],
     bundles = []
     if delivery.argocd is not None:
         bundles.extend(_argocd(renderer, delivery, delivery.argocd,
-                               namespaced_kinds(documents), bool(plan.operators)))
+                               namespaced_kinds(documents), cluster_kinds(documents),
+                               bool(plan.operators), bool(plan.istio)))
     if delivery.acm is not None:
         bundles.extend(_acm(renderer, delivery, delivery.acm))
     return bundles
 
 
 def _argocd(renderer: Renderer, delivery: DeliveryPlan, argocd: ArgoCDTarget,
-            kinds: list[tuple[str, str]], operators: bool) -> list[Bundle]:
+            kinds: list[tuple[str, str]], cluster_scoped: list[tuple[str, str]],
+            operators: bool, istio: bool) -> list[Bundle]:
     context = {"delivery": delivery, "argocd": argocd}
     apps = Bundle(f"{DELIVERY_DIR}/argocd", [
         renderer.render("delivery/appproject.yaml.j2", argocd.project, argocd.namespace,
-                        namespaced_kinds=kinds, **context),
+                        namespaced_kinds=kinds, cluster_kinds=cluster_scoped, **context),
         renderer.render("delivery/applicationset.yaml.j2", argocd.application_set,
                         argocd.namespace, go=GO_TEMPLATE, **context),
     ])
-    checks = health_checks(renderer, operators)
+    checks = health_checks(renderer, operators, istio)
     configmap = Bundle(f"{DELIVERY_DIR}/argocd/health/argocd-cm", [
         renderer.render("delivery/argocd-cm.yaml.j2", "argocd-cm", argocd.namespace,
                         checks=checks, **context)], component=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .backends.istio.explain import explain_istio
 from .errors import Location
 from .plan import MeshPlan, Peering, Plan, shared_trust
 from .source import PathKey
@@ -19,7 +20,7 @@ _BUILTIN = {"namespace": "the mesh name", "controlPlaneName": "the mesh name",
             "trustDomain": "<mesh>.local", "members": "none", "addons": "operator defaults",
             "rootCert": "none", "gatewayNaming": "suffix"}
 
-_CHILD_VALUE = {"exports": "source", "imports": "hostname"}
+_CHILD_VALUE = {"exports": "source", "imports": "hostname", "remote secrets": "source"}
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,18 @@ class Explanation:
                               for f in facts]
             return data
 
-        mesh, *peers = self.sections
-        return {"fleet": self.fleet, "mesh": self.mesh, "settings": section(mesh),
-                "peers": {p.name: section(p) for p in peers}}
+        mesh, *others = self.sections
+        result = {"fleet": self.fleet, "mesh": self.mesh, "settings": section(mesh),
+                  "peers": {p.name: section(p) for p in others if p.kind == "peer"}}
+        if clusters := [s for s in others if s.kind == "cluster"]:  # an istio mesh's
+            result["clusters"] = {c.name: section(c) for c in clusters}
+        return result
 
 
 def explain(plan: Plan, name: str) -> Explanation:
+    istio = next((m for m in plan.istio if m.name == name), None)
+    if istio is not None:
+        return explain_istio(plan, istio)
     mesh = plan.named(name)
     sections = [_mesh_section(plan, mesh)]
     sections += [_peer_section(plan, p) for p in plan.peerings_of(mesh)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .backends.istio import graph as istio
 from .plan import ExportRule, ImportRule, MeshPlan, Peering, Plan
 
 FORMATS = ("mermaid", "dot")
@@ -58,8 +59,11 @@ def edges(plan: Plan) -> list[Edge]:
     return result
 
 
-def _clusters(plan: Plan) -> list[tuple[str, list[MeshPlan]]]:
-    return [(c.name, plan.meshes_on(c.name)) for c in plan.clusters if plan.meshes_on(c.name)]
+def _clusters(plan: Plan) -> list[tuple[str, list[MeshPlan], list[istio.IstioNode]]]:
+    """Each cluster with a mesh: its ossm2 meshes and its nodes of istio meshes."""
+    found = [(c.name, plan.meshes_on(c.name), istio.nodes_on(plan.istio, c.name))
+             for c in plan.clusters]
+    return [entry for entry in found if entry[1] or entry[2]]
 
 
 def mermaid(plan: Plan) -> str:
@@ -70,13 +74,15 @@ def mermaid(plan: Plan) -> str:
         return '"' + "<br/>".join(lines).replace('"', "#quot;") + '"'
 
     out = ["flowchart LR"]
-    for cluster, meshes in _clusters(plan):
+    for cluster, meshes, istio_nodes in _clusters(plan):
         out.append(f"  subgraph cluster_{cluster.replace('-', '_')} "
                    f"[{quoted([f'cluster {cluster}'])}]")
         out += [f"    {node(m.name)}[{quoted([m.name, f'namespace {m.namespace}'])}]"
                 for m in meshes]
+        out += [f"    {n.id}[{quoted(n.lines)}]" for n in istio_nodes]
         out.append("  end")
     out += [f"  {node(e.a)} ---|{quoted(e.lines)}| {node(e.b)}" for e in edges(plan)]
+    out += [f"  {e.a} -.-|{quoted([e.label])}| {e.b}" for e in istio.edges(plan.istio)]
     return "\n".join(out) + "\n"
 
 
@@ -87,13 +93,16 @@ def dot(plan: Plan) -> str:
     out = [f"graph {quoted(plan.fleet_name)} {{", "  rankdir=LR;",
            '  node [shape=box, style=rounded, fontname="sans-serif"];',
            '  edge [fontname="sans-serif", fontsize=10];']
-    for cluster, meshes in _clusters(plan):
+    for cluster, meshes, istio_nodes in _clusters(plan):
         out += [f"  subgraph {quoted('cluster_' + cluster)} {{",
                 f"    label={quoted('cluster ' + cluster)};"]
         out += [f"    {quoted(m.name)} [label={quoted(m.name, 'namespace ' + m.namespace)}];"
                 for m in meshes]
+        out += [f"    {quoted(n.id)} [label={quoted(*n.lines)}];" for n in istio_nodes]
         out.append("  }")
     out += [f"  {quoted(e.a)} -- {quoted(e.b)} [label={quoted(*e.lines)}];" for e in edges(plan)]
+    out += [f"  {quoted(e.a)} -- {quoted(e.b)} [label={quoted(e.label)}, style=dashed];"
+            for e in istio.edges(plan.istio)]
     out.append("}")
     return "\n".join(out) + "\n"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import types
 import typing
@@ -18,6 +19,9 @@ from .source import SourceFile
 API_VERSION = "meshgen.dev/v1alpha1"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 VERSION = re.compile(r"^v(\d+)\.(\d+)$")
+# a pinned Sail operator `Istio` spec.version (backend istio); which ones exist is the
+# operator channel's business, checked in meshgen/backends/istio/versions.py
+SAIL_VERSION = re.compile(r"^v1\.(\d+)\.(\d+)$")
 TRUST_DOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
@@ -61,10 +65,12 @@ KNOWN_VERSIONS = ("v1.1", "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6"
 
 
 def _version(value: str) -> str:
+    if SAIL_VERSION.match(value):
+        return value  # an istio mesh's version; backend fit and channel checked when planned
     if not VERSION.match(value):
         raise PydanticCustomError(
-            "mesh_version", '"{value}" is not a control-plane version like "v2.6"',
-            {"value": value},
+            "mesh_version", '"{value}" is not a control-plane version like "v2.6" (ossm2) '
+            'or "v1.26.3" (istio)', {"value": value},
         )
     if value not in KNOWN_VERSIONS:
         raise PydanticCustomError(
@@ -195,10 +201,52 @@ class Ingress(Spec):
     clusterset: bool | None = None
 
 
+def _https_url(value: str) -> str:
+    if not HTTPS_URL.match(value):
+        raise PydanticCustomError(
+            "https_url", '"{value}" is not an https:// API server URL', {"value": value})
+    return value
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "ip_address", '"{value}" is not an IP address', {"value": value}) from None
+    return value
+
+
+def _address(value: str) -> str:
+    """An IP address or a DNS name: where another network reaches a gateway."""
+    try:
+        return _ip_address(value)
+    except PydanticCustomError:
+        return _dns_name(value)
+
+
+HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+IpAddress = Annotated[str, AfterValidator(_ip_address)]
+Address = Annotated[str, AfterValidator(_address)]
+
+
+class EastWest(Spec):
+    """How other networks reach this cluster's east-west gateway (istio backend)."""
+
+    address: Address | None = None
+    annotations: dict[QualifiedKey, str] = Field(default_factory=dict)
+
+
 class Cluster(Spec):
     name: Name
     labels: dict[QualifiedKey, LabelValue] = Field(default_factory=dict)
     ingress: Ingress | None = None
+    # istio backend (docs: shared/design/istio-backend.md)
+    platform: Literal["openshift", "kubernetes"] | None = None
+    network: Name | None = None
+    api_server: HttpsUrl | None = None
+    east_west: EastWest | None = None
 
 
 class Addons(Spec):
@@ -244,6 +292,22 @@ class CA(Spec):
     issuer: CertIssuer | None = None
 
 
+class RemoteSecretSource(Spec):
+    """ExternalSecrets that build istiod's remote secrets from a store's token and CA."""
+
+    store: SettingName
+    store_kind: Literal["SecretStore", "ClusterSecretStore"] = "SecretStore"
+    path: SecretPath
+    refresh_interval: Duration = "1h"
+
+
+class Discovery(Spec):
+    """How istiod on a primary gets credentials for the mesh's other clusters: exactly one."""
+
+    external_secret: RemoteSecretSource | None = None
+    none: OutOfBand | None = None
+
+
 class FederationTrust(Spec):
     type: Literal["limited", "shared"] = "limited"
     root_cert: str | None = None
@@ -263,11 +327,34 @@ class MeshSettings(Spec):
     ca: CA | None = None
     smcp_spec: dict[str, Any] | None = None
     gateway_naming: Literal["suffix", "prefix"] | None = None
+    # istio backend (docs: shared/design/istio-backend.md); the planner refuses the fields of
+    # the other backend
+    backend: Literal["ossm2", "istio"] | None = None
+    mesh_id: Name | None = Field(default=None, alias="meshID")
+    update_strategy: Literal["InPlace", "RevisionBased"] | None = None
+    discovery: Discovery | None = None
+    istio_values: dict[str, Any] | None = None
+
+
+class MeshCluster(Spec):
+    """One member cluster of an istio mesh."""
+
+    cluster: Name
+    role: Literal["primary", "remote"] = "primary"
+    control_plane: Name | None = None
+    # a free ClusterIP of this primary's cluster where remotes on its network reach istiod
+    istiod_cluster_ip: IpAddress | None = Field(default=None, alias="istiodClusterIP")
 
 
 class MeshSpec(MeshSettings):
+    model_config = ConfigDict(**Spec.model_config, json_schema_extra={
+        "anyOf": [{"required": ["cluster"]}, {"required": ["clusters"]}]})
+
     name: Name
-    cluster: Name
+    # ossm2 meshes (and one-cluster istio meshes) name one `cluster`, istio meshes `clusters`;
+    # which is required is checked when planned (MG011)
+    cluster: Name | None = None
+    clusters: list[MeshCluster] | None = None
 
 
 class LabelSelectorRequirement(Spec):
@@ -352,8 +439,16 @@ class Delivery(Spec):
     acm: ACM | None = None
 
 
+class IstioOperator(Spec):
+    """The OLM Subscription of OpenShift Service Mesh 3 (servicemeshoperator3)."""
+
+    channel: Annotated[str, Field(min_length=1, pattern=r"^[^\s]+$")] = "stable"
+    source: Name = "redhat-operators"
+
+
 class Operators(Spec):
     install: bool = False
+    istio: IstioOperator | None = None
     channel: Annotated[str, Field(min_length=1, pattern=r"^[^\s]+$")] = "stable"
     source: Name = "redhat-operators"
     source_namespace: Name = "openshift-marketplace"
@@ -383,7 +478,7 @@ _CUSTOM_CODES = {
     "dns_label": ("MG020", 'names are Kubernetes DNS-1123 labels, e.g. "prod-mesh"'),
     "dns_name": ("MG020", 'write a DNS name such as "apps.east.example.com"'),
     "mesh_version": ("MG045", 'write the ServiceMeshControlPlane version as "v2.<minor>", '
-                              'e.g. "v2.6"'),
+                              'e.g. "v2.6", or a pinned Sail version, e.g. "v1.26.3"'),
     "trust_domain": ("MG046", 'use a lowercase DNS name, e.g. "<mesh>.local"'),
     "label_value": ("MG012", "label values are at most 63 letters, digits, '-', '_' or '.', "
                              "starting and ending with a letter or digit"),
@@ -393,6 +488,8 @@ _CUSTOM_CODES = {
     "git_revision": ("MG101", 'a branch, tag or commit, e.g. "main"'),
     "secret_path": ("MG057", 'the key of the secret in the store, e.g. "pki/meshes/prod-mesh"'),
     "duration": ("MG057", 'a Go duration, e.g. "1h" or "15m"'),
+    "https_url": ("MG200", 'the URL a kubeconfig names, e.g. "https://api.east.example.com:6443"'),
+    "ip_address": ("MG200", 'an IPv4 or IPv6 address, e.g. "172.30.200.12"'),
     "qualified_name": ("MG012", 'keys are "name" or "prefix/name", e.g. '
                                 '"topology.kubernetes.io/region"'),
 }
@@ -501,4 +598,16 @@ def parse_fleet(source: SourceFile) -> Fleet:
         problems = Problems()
         for error in exc.errors(include_url=False):
             problems.add(pydantic_problem(error, source))
+        problems.extend(_meshes_without_cluster(source))
         raise FleetError(problems) from None
+
+
+def _meshes_without_cluster(source: SourceFile) -> list[Problem]:
+    """`cluster` (or an istio mesh's `clusters`) is required but not by the model, which
+    allows either; the planner reports it for a fleet the model accepts, this for one it
+    refuses, so a run still reports every field error at once."""
+    meshes = source.data.get("meshes") if isinstance(source.data, dict) else None
+    return [Problem("MG011", f'missing required field "cluster" in meshes.{i}',
+                    source.at(("meshes", i)), 'add "cluster"')
+            for i, mesh in enumerate(meshes if isinstance(meshes, list) else [])
+            if isinstance(mesh, dict) and "cluster" not in mesh and "clusters" not in mesh]

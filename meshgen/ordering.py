@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from .backends.istio import templates as istio
 from .plan import Plan
 
 if TYPE_CHECKING:
@@ -49,11 +50,13 @@ WAVES: dict[tuple[str, str], int] = {
     ("federation.maistra.io", "ExportedServiceSet"): 2,
     ("federation.maistra.io", "ImportedServiceSet"): 2,
     ("multicluster.x-k8s.io", "ServiceExport"): 2,
+    **istio.WAVES,
 }
 # groups whose CRDs arrive with an operator (OSSM; Submariner for MCS; the secret and
 # certificate operators), possibly in the same sync, so the dry run before it cannot know them
 OPERATOR_GROUPS = frozenset({"maistra.io", "federation.maistra.io", "multicluster.x-k8s.io",
-                             "external-secrets.io", "cert-manager.io", "bitnami.com"})
+                             "external-secrets.io", "cert-manager.io", "bitnami.com",
+                             *istio.OPERATOR_GROUPS})
 
 
 def api_group(api_version: str) -> str:

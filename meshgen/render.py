@@ -10,6 +10,8 @@ from typing import Any
 
 import jinja2
 
+from .backends.istio import objects as istio_objects
+from .backends.istio.templates import TEMPLATES as ISTIO_TEMPLATES
 from .errors import FleetError, Location, Problem
 from .ordering import order
 from .plan import CACERTS, CACERTS_DIR, CACERTS_KEYS, MeshPlan, Peering, Plan, deep_merge
@@ -49,6 +51,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                                                   "ManagedClusterSetBinding"),
     "delivery/placement.yaml.j2": ("cluster.open-cluster-management.io/v1beta1", "Placement"),
     "delivery/subscription.yaml.j2": ("apps.open-cluster-management.io/v1", "Subscription"),
+    **ISTIO_TEMPLATES,
 }
 
 
@@ -195,6 +198,8 @@ def render_plan(plan: Plan, templates: Path | None = None) -> list[Document]:
             for peering in peerings:
                 documents.extend(Document(cluster.name, obj)
                                  for obj in _peering_objects(renderer, peering))
+        documents.extend(Document(cluster.name, obj) for obj in istio_objects.cluster_objects(
+            renderer, plan.istio, cluster.name))
     order(documents, plan)
     return documents
 

@@ -40,6 +40,14 @@ meshes:
     cluster: east
     members: [bookinfo]           # namespaces whose workloads join the mesh
     # rootCert: certs/prod-mesh.pem   # the mesh's public root CA, needed once it federates
+  # An OpenShift Service Mesh 3 mesh (Sail operator): one mesh across clusters, primaries
+  # and remotes; README "OpenShift Service Mesh 3 / Istio".
+  # - name: mesh3
+  #   backend: istio
+  #   version: v1.26.3            # pinned; checked against the operator channel
+  #   clusters:
+  #     - {{cluster: east, role: primary}}
+  #   members: [reviews]
 
 # To federate, add a second mesh, give both a rootCert, and pair them:
 # federations:

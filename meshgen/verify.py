@@ -16,6 +16,7 @@ from yamllint import linter
 from yamllint.config import YamlLintConfig
 
 from . import kustomize
+from .backends.istio.schemas import CORE_SCHEMAS as ISTIO_CORE_SCHEMAS
 from .yamlc import SafeLoader
 
 # Keep in step with the repository's .yamllint (a test compares them).
@@ -60,6 +61,7 @@ CORE_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
                                 "additionalProperties": {"type": "string"}}},
         "additionalProperties": False,
     },
+    **ISTIO_CORE_SCHEMAS,
 }
 
 
@@ -129,6 +131,9 @@ class SchemaSet:
         if key not in self._validators:
             schema = strict_schema(copy.deepcopy(self.schemas[key]))
             schema.setdefault("properties", {})["metadata"] = _METADATA
+            # Istio's CRD schemas describe spec and status only
+            for field_name in ("apiVersion", "kind"):
+                schema["properties"].setdefault(field_name, {"type": "string"})
             self._validators[key] = jsonschema.Draft202012Validator(schema)
         return self._validators[key]
 

@@ -112,6 +112,7 @@ def _emitted_codes() -> set[str]:
     plan = package / "plan"
     sources = [package / "source.py", package / "model.py", package / "certs.py"]
     sources += sorted(plan.glob("*.py")) if plan.is_dir() else [package / "plan.py"]
+    sources += sorted((package / "backends").rglob("*.py"))
     return {code for path in sources for code in re.findall(r"MG\d{3}", path.read_text())}
 
 

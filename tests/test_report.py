@@ -24,7 +24,8 @@ from meshgen.errors import (
 
 BAD = ("apiVersion: meshgen.dev/v1alpha1\nkind: Fleet\nmetadata: {name: x}\n"
        "clusters:\n  - name: east\n    ingres: {}\n")
-HINT = 'did you mean "ingress"? allowed here: ingress, labels, name'
+HINT = ('did you mean "ingress"? allowed here: apiServer, eastWest, ingress, labels, name, '
+        'network, platform')
 
 
 def invoke(*args: str) -> Result:

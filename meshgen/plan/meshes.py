@@ -122,6 +122,12 @@ class MeshRules(Checker):
         candidates: list[tuple[str, str, PathKey, PathKey, list[_Layer]]] = []
         for i, spec in enumerate(self.fleet.meshes):
             path: PathKey = ("meshes", i)
+            if backend_of(spec, self.fleet.defaults) != "ossm2":
+                continue  # planned by its backend (meshgen/backends/)
+            if spec.cluster is None:
+                self.error("MG011", f'missing required field "cluster" in meshes.{i}', path,
+                           'add "cluster"')
+                continue
             candidates.append((spec.name, spec.cluster, (*path, "name"), (*path, "cluster"),
                                [defaults, _Layer(spec, path, {})]))
         for i, template in enumerate(self.fleet.mesh_templates):
@@ -297,6 +303,10 @@ class MeshRules(Checker):
                            f'the {role} namespace of mesh "{mesh.name}" and already the '
                            f'{other_role} namespace of mesh "{other.name}"', path,
                            "a namespace belongs to at most one mesh per cluster")
+
+
+def backend_of(spec: model.MeshSettings, defaults: model.MeshSettings) -> str:
+    return spec.backend or defaults.backend or "ossm2"
 
 
 def ca_plan(ca: model.CA) -> CAPlan:

@@ -6,6 +6,7 @@ import datetime
 from pathlib import Path
 
 from .. import model
+from ..backends.istio.planner import IstioRules
 from ..source import SourceFile
 from .delivery import DeliveryRules
 from .federation import FederationRules
@@ -69,6 +70,10 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
             on_cluster.setdefault(mesh.cluster.name, []).append(mesh)
         operators = {c.name: self.operators_for(on_cluster.get(c.name, []))
                      for c in sorted_clusters}
+        istio_rules = IstioRules(self)
+        istio = istio_rules.plan(clusters, ordered)
+        istio_rules.withdraw_unknown_mesh()
+        istio_rules.add_operators(istio, operators)
         self.problems.raise_if_errors()
         return Plan(
             fleet_name=self.fleet.metadata.name, source=self.source,
@@ -78,6 +83,7 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
             delivery=delivery,
             trust=trust,
             operators={c: subs for c, subs in operators.items() if subs},
+            istio=istio,
         )
 
 

@@ -13,6 +13,7 @@ from ..errors import FleetError, Problem
 from ..source import PathKey, SourceFile
 
 if TYPE_CHECKING:
+    from ..backends.istio.types import IstioMeshPlan
     from .delivery import DeliveryPlan, OperatorSubscription
 
 DEFAULT_VERSION = "v2.6"
@@ -133,7 +134,7 @@ class MeshPlan:
 
     @property
     def version_tuple(self) -> tuple[int, int]:
-        major, minor = self.version[1:].split(".")
+        major, minor = self.version[1:].split(".")[:2]  # a Sail v1.N.P is refused (MG202)
         return int(major), int(minor)
 
     def origin(self, name: str) -> PathKey:
@@ -246,6 +247,8 @@ class Plan:
     trust: list[TrustPlan] = field(default_factory=list)
     # cluster -> the operator Subscriptions its overlay installs first
     operators: dict[str, list[OperatorSubscription]] = field(default_factory=dict)
+    # the meshes of the istio backend (meshgen/backends/istio), each spanning clusters
+    istio: list[IstioMeshPlan] = field(default_factory=list)
     _by_cluster: dict[str, list[MeshPlan]] = field(default_factory=dict, init=False, repr=False)
     _by_local: dict[str, list[Peering]] = field(default_factory=dict, init=False, repr=False)
 
@@ -261,7 +264,8 @@ class Plan:
         return list(self._by_local.get(mesh.name, []))
 
     def member_namespaces(self, cluster: str) -> set[str]:
-        return {ns for mesh in self._by_cluster.get(cluster, []) for ns in mesh.members}
+        istio = {ns for mesh in self.istio if mesh.member(cluster) for ns in mesh.members}
+        return {ns for mesh in self._by_cluster.get(cluster, []) for ns in mesh.members} | istio
 
     def mesh(self, name: str) -> MeshPlan:
         return next(m for m in self.meshes if m.name == name)
