@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 import meshgen
+from meshgen.errors import plural
 from conftest import EXAMPLE_FLEET, REPO, Snapshot, fleet_head, snapshot
 from meshgen.ca import make_certificate
 
@@ -348,7 +349,7 @@ def test_all_errors_of_a_run_are_reported(case: Case, tmp_path: Path, certs_dir:
     problems, _ = parse_report(result.stderr, fleet)
     reported = Counter((p.code, p.line) for p in problems if p.severity == "error")
     assert reported == Counter(case.errors), result.stderr
-    assert f"{len(case.errors)} error(s)" in result.stderr.splitlines()[-1]
+    assert plural(len(case.errors), "error") in result.stderr.splitlines()[-1]
     assert not (tmp_path / "out").exists()
 
 

@@ -54,7 +54,7 @@ def test_build_then_check(tmp_path: Path) -> None:
 def test_validate_with_crds() -> None:
     result = meshgen("validate", str(EXAMPLE_FLEET), "--crds", str(crds_dir()))
     assert result.returncode == 0, result.stderr
-    assert "ok: 3 overlay(s), 4 delivery kustomization(s), 71 objects" in result.stdout
+    assert "ok: 3 overlays, 4 delivery kustomizations, 71 objects" in result.stdout
 
 
 def test_validate_fails_on_crd_violation(tmp_path: Path) -> None:

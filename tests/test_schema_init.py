@@ -120,7 +120,7 @@ def test_init_scaffolds_a_repository_that_builds(tmp_path: Path) -> None:
                            capture_output=True, text=True, check=False)
     assert built.returncode == 0, built.stderr
     assert built.stderr == ""
-    assert "overlays: 5 files for 1 cluster(s); 5 added" in built.stdout
+    assert "overlays: 5 files for 1 cluster; 5 added" in built.stdout
     # ... and the real kustomize builds the overlay
     objects = [d for d in yaml.load_all(kustomize.build(repo / "overlays" / "east"),
                                         Loader=SafeLoader) if d]
@@ -147,7 +147,7 @@ def test_init_never_overwrites(tmp_path: Path) -> None:
         "this file",
         "  hint: meshgen init never overwrites files; run it in a new directory, or move the "
         "file away",
-        "2 error(s), 0 warning(s)"]
+        "2 errors, 0 warnings"]
     assert (tmp_path / ".gitignore").read_text() == "mine\n"
     assert sorted(p.name for p in tmp_path.rglob("*")) == [".gitignore", "fleet", "fleet.yaml"]
 
