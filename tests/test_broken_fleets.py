@@ -38,9 +38,9 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 import meshgen
-from meshgen.errors import plural
 from conftest import EXAMPLE_FLEET, REPO, Snapshot, fleet_head, snapshot
 from meshgen.ca import make_certificate
+from meshgen.errors import plural
 
 BROKEN = Path(__file__).resolve().parent / "broken"
 TIMEOUT = 15  # seconds per meshgen run; a healthy run takes well under one
