@@ -344,10 +344,11 @@ def schema(out: Path | None, report: Reporter) -> None:
 @_reported
 def init(directory: Path, report: Reporter) -> None:
     """Start a fleet repository in DIRECTORY (default: here): fleet/fleet.yaml with one
-    cluster and one mesh, its JSON Schema, .gitignore, a GitHub workflow and a pre-commit
+    cluster and one mesh, its JSON Schema, .gitignore (appended to when there is one), and
+    at the root of the Git repository DIRECTORY is in, a GitHub workflow and a pre-commit
     config. Never overwrites a file."""
-    for path in scaffold(directory):
-        report.say(f"wrote {path}")
+    for done in scaffold(directory):
+        report.say(f"{'appended to' if done.appended else 'wrote'} {done.path}")
     report.say(f"next: cd {shlex.quote(str(directory))} && meshgen build")
 
 

@@ -113,6 +113,12 @@ class SchemaSet:
         self._validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
 
     def _add(self, doc: Any) -> None:
+        if isinstance(doc, dict) and doc.get("kind") == "List":
+            # what `oc get crd A B -o yaml` prints: kubectl wraps several objects in a v1 List
+            # (kubernetes/kubernetes, staging/src/k8s.io/kubectl/pkg/cmd/get/get.go, master)
+            for item in doc.get("items") or []:
+                self._add(item)
+            return
         if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
             return
         spec = doc["spec"]
