@@ -49,7 +49,7 @@ SENTINEL = "NOT-GENERATED.txt"
 EXPECT = re.compile(r"# expect(?P<warning>-warning)?: (?P<code>MG\d{3}) line (?P<line>\d+)")
 HINT = re.compile(r"# hint: (?P<code>MG\d{3}) (?P<text>.+)")
 SETUP = re.compile(r"# setup: (?P<action>[a-z-]+)(?: (?P<arg>\S+))?")
-SUMMARY = re.compile(r"\d+ error\(s\), \d+ warning\(s\)")
+SUMMARY = re.compile(r"\d+ errors?, \d+ warnings?")
 
 Expected = tuple[str, int]  # (code, line)
 

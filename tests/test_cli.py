@@ -190,3 +190,19 @@ def test_without_a_fleet_it_says_where_it_looked(tmp_path: Path) -> None:
     assert problem["code"] == "MG116"
     assert problem["message"].endswith("in this directory (not in a Git repository); looked "
                                        f"for {tmp_path}/fleet/fleet.yaml")
+
+
+def test_a_template_that_changes_an_objects_identity_is_described_without_none(
+        tmp_path: Path) -> None:
+    """MG092 names a cluster-scoped object as `Kind name`, never `None/name`."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "namespace.yaml.j2").write_text(
+        '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "renamed"}}\n')
+    fleet = example_copy(tmp_path)
+    result = meshgen("build", str(fleet), "--out", str(tmp_path / "out"), "--templates",
+                     str(templates))
+    assert result.returncode == 2
+    assert "None" not in result.stderr
+    assert "error[MG092]: template namespace.yaml.j2 produced Namespace renamed (v1), " \
+           "expected Namespace " in result.stderr
