@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -206,3 +207,11 @@ def test_a_template_that_changes_an_objects_identity_is_described_without_none(
     assert "None" not in result.stderr
     assert "error[MG092]: template namespace.yaml.j2 produced Namespace renamed (v1), " \
            "expected Namespace " in result.stderr
+
+
+def test_every_error_code_meshgen_emits_has_a_readme_row() -> None:
+    emitted = {code for path in (REPO / "meshgen").rglob("*.py")
+               for code in re.findall(r"MG\d{3}", path.read_text())}
+    rows = set(re.findall(r"^\| (MG\d{3}) \|", (REPO / "README.md").read_text(), re.M))
+    assert {"MG114", "MG115", "MG116"} <= emitted
+    assert not emitted - rows, f"no README error-code row for {sorted(emitted - rows)}"

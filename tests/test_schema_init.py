@@ -16,9 +16,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from conftest import EXAMPLE_FLEET, REPO
-from meshgen import kustomize
+from meshgen import __version__, kustomize
 from meshgen.cli import main
-from meshgen.scaffold import GITIGNORE
+from meshgen.scaffold import GITIGNORE, HOME, INSTALL
 from meshgen.schema import COMMITTED, MODELINE, fleet_schema, schema_text
 from meshgen.yamlc import SafeLoader
 
@@ -209,3 +209,16 @@ def test_init_names_the_fleet_after_the_directory(tmp_path: Path) -> None:
         invoke("init", str(tmp_path / name))
         text = (tmp_path / name / "fleet" / "fleet.yaml").read_text()
         assert re.search(rf"^  name: {re.escape(expected)}$", text, re.M)
+
+
+def test_one_placeholder_names_where_meshgen_is_published() -> None:
+    """README, .pre-commit-hooks.yaml and the generated workflow spell the install location
+    the same way, and no other placeholder is left."""
+    readme = (REPO / "README.md").read_text()
+    hooks = (REPO / ".pre-commit-hooks.yaml").read_text()
+    assert f"git+{HOME}@v{__version__}" == INSTALL
+    assert INSTALL in readme and f"repo: {HOME}" in readme and f"repo: {HOME}" in hooks
+    owner_repo = HOME.removeprefix("https://github.com/")
+    assert f"uses: {owner_repo}@v{__version__}" in readme
+    for text in (readme, hooks):
+        assert "<owner>" not in text and "<URL of this repository>" not in text
