@@ -16,6 +16,7 @@ from yamllint import linter
 from yamllint.config import YamlLintConfig
 
 from . import kustomize
+from .errors import plural
 from .yamlc import SafeLoader
 
 # Keep in step with the repository's .yamllint (a test compares them).
@@ -229,8 +230,8 @@ def verify_tree(out: Path, files: dict[str, bytes], schemas: SchemaSet | None) -
             continue
         built = [d for d in yaml.load_all(stream, Loader=SafeLoader) if d]
         if len(built) != expected[root]:
-            report.problems.append(f"{root}: kustomize built {len(built)} objects, the "
-                                   f"directory has {expected[root]} files")
+            report.problems.append(f"{root}: kustomize built {plural(len(built), 'object')}, "
+                                   f"the directory has {plural(expected[root], 'file')}")
         for obj in built:
             report.objects += 1
             if schemas is not None:
