@@ -283,6 +283,16 @@ def fetch(mirror: str | None = None, target: Path | None = None,
         check_mirror(mirror)
     if target.is_dir() and not damaged(target, crds):
         return target, 0
+    try:
+        _store(target, mirror, crds)
+    except OSError as exc:  # an unwritable cache, a full disk, a concurrent fetch
+        if target.is_dir() and not damaged(target, crds):
+            return target, 0  # another fetch stored the same verified set first
+        raise FetchFailed([f"cannot store the CRDs in {target}: {exc}"]) from exc
+    return target, len(crds)
+
+
+def _store(target: Path, mirror: str | None, crds: tuple[Crd, ...]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
@@ -305,4 +315,3 @@ def fetch(mirror: str | None = None, target: Path | None = None,
         os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target, len(crds)

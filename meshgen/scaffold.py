@@ -85,6 +85,8 @@ jobs:
         run: python -m pip install "$MESHGEN"
       - name: The committed overlays are what fleet.yaml builds
         run: meshgen build {fleet} --out {out} --check --format github
+      - name: The upstream CRDs the objects are validated against
+        run: meshgen crds fetch
       - name: The fleet and its overlays are valid
         run: meshgen validate {fleet} --format github
       - name: What the pull request changes in the clusters

@@ -176,7 +176,8 @@ def test_validate_reads_crds_from_a_kind_list_file(tmp_path: Path) -> None:
     """`oc get crd A B -o yaml` prints one v1 List (kubectl's get.go), each item with the
     server's metadata and status; SchemaSet reads the CRDs inside it."""
     items = []
-    for path in sorted(crds_dir().rglob("*.yaml")):
+    maistra = crds_dir() / "maistra"
+    for path in sorted(maistra.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc:
                 doc["metadata"].update({"resourceVersion": "4242", "generation": 1,
@@ -189,9 +190,11 @@ def test_validate_reads_crds_from_a_kind_list_file(tmp_path: Path) -> None:
                 items.append(doc)
     listing = {"apiVersion": "v1", "items": items, "kind": "List",
                "metadata": {"resourceVersion": ""}}
-    (tmp_path / "crds.yaml").write_text(yaml.safe_dump(listing))
+    (tmp_path / "crds.yaml").write_text(yaml.dump(listing, Dumper=yaml.CSafeDumper))
+    (tmp_path / "empty").mkdir()
     from_list = SchemaSet(tmp_path)
-    assert from_list.schemas == SchemaSet(crds_dir()).schemas
+    assert from_list.schemas == SchemaSet(maistra).schemas
+    assert len(from_list.schemas) > len(SchemaSet(tmp_path / "empty").schemas) + 6
     assert ("maistra.io/v2", "ServiceMeshControlPlane") in from_list.schemas
 
 
@@ -204,3 +207,13 @@ def test_ci_fetches_the_crds_before_the_tests_and_requires_them() -> None:
     assert "shared" not in (REPO / ".github" / "workflows" / "ci.yml").read_text()
     ci_run = (REPO / ".ci" / "run").read_text()
     assert "MESHGEN_REQUIRE_CRDS=1" in ci_run
+
+
+def test_fetch_into_an_unwritable_cache_is_a_located_error(tmp_path: Path,
+                                                          serve: partial[str]) -> None:
+    (tmp_path / "cache").write_text("a file where the cache directory should be\n")
+    result = run("crds", "fetch", "--mirror", serve(crds_dir()),
+                 env=clean_env(tmp_path / "cache"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error[MG114]: cannot store the CRDs in ")
+    assert "Traceback" not in result.stderr
