@@ -23,6 +23,7 @@ from pathlib import Path
 MAX_BYTES = 16 * 1024 * 1024
 TIMEOUT = 60.0
 ENV = "MESHGEN_CRDS"
+UPSTREAM = "https://raw.githubusercontent.com"
 FETCH_COMMAND = "meshgen crds fetch"
 
 
@@ -37,7 +38,10 @@ class Crd:
 
     @property
     def url(self) -> str:
-        return f"https://raw.githubusercontent.com/{self.repo}/{self.commit}/{self.source}"
+        return self.url_at(UPSTREAM)
+
+    def url_at(self, base: str) -> str:
+        return f"{base}/{self.repo}/{self.commit}/{self.source}"
 
 
 PINNED: tuple[Crd, ...] = (
@@ -246,13 +250,18 @@ def damaged(directory: Path, crds: Iterable[Crd] = PINNED) -> list[str]:
     return bad
 
 
-def _download(crd: Crd, mirror: str | None) -> bytes:
-    url = f"{mirror.rstrip('/')}/{crd.path}" if mirror else crd.url
-    try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
-            data: bytes = response.read(MAX_BYTES + 1)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise FetchFailed([f"{url}: {exc}"]) from exc
+def _download(crd: Crd, mirror: str | None, fetched: dict[str, bytes],
+              upstream: str = UPSTREAM) -> bytes:
+    """The file's bytes, verified; fetched keeps what was downloaded by URL (the four Istio
+    CRDs are slices of one upstream file)."""
+    url = f"{mirror.rstrip('/')}/{crd.path}" if mirror else crd.url_at(upstream)
+    if url not in fetched:
+        try:
+            with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+                fetched[url] = response.read(MAX_BYTES + 1)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise FetchFailed([f"{url}: {exc}"]) from exc
+    data = fetched[url]
     if len(data) > MAX_BYTES:
         raise FetchFailed([f"{url}: larger than {MAX_BYTES} bytes"])
     if crd.lines is not None and mirror is None:
@@ -273,7 +282,7 @@ def check_mirror(mirror: str) -> str:
 
 
 def fetch(mirror: str | None = None, target: Path | None = None,
-          crds: tuple[Crd, ...] = PINNED) -> tuple[Path, int]:
+          crds: tuple[Crd, ...] = PINNED, upstream: str = UPSTREAM) -> tuple[Path, int]:
     """Download every CRD of the list (from upstream, or from mirror), verify its sha256 and
     store the set in target (default: the cache), all at once: the files go to a staging
     directory beside target, which is renamed into place only when every file is verified.
@@ -284,7 +293,7 @@ def fetch(mirror: str | None = None, target: Path | None = None,
     if target.is_dir() and not damaged(target, crds):
         return target, 0
     try:
-        _store(target, mirror, crds)
+        _store(target, mirror, crds, upstream)
     except OSError as exc:  # an unwritable cache, a full disk, a concurrent fetch
         if target.is_dir() and not damaged(target, crds):
             return target, 0  # another fetch stored the same verified set first
@@ -292,14 +301,15 @@ def fetch(mirror: str | None = None, target: Path | None = None,
     return target, len(crds)
 
 
-def _store(target: Path, mirror: str | None, crds: tuple[Crd, ...]) -> None:
+def _store(target: Path, mirror: str | None, crds: tuple[Crd, ...], upstream: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         failures = []
+        fetched: dict[str, bytes] = {}
         for crd in crds:
             try:
-                data = _download(crd, mirror)
+                data = _download(crd, mirror, fetched, upstream)
             except FetchFailed as exc:
                 failures.extend(exc.failures)
                 continue
