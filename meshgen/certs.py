@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from .errors import plural
 from .source import Unreadable, read_capped
 
 EXPIRY_WARNING = datetime.timedelta(days=30)
@@ -146,8 +147,9 @@ def _check_path_lengths(path: list[x509.Certificate], name: str) -> None:
             continue
         if limit.path_length is not None and limit.path_length < below:
             raise CertificateProblem(
-                "MG059", f"{name}: {_subject(cert)!r} allows {limit.path_length} CA "
-                f"certificate(s) below it (pathLenConstraint) but has {below}",
+                "MG059", f"{name}: {_subject(cert)!r} allows "
+                f"{plural(limit.path_length, 'CA certificate')} below it (pathLenConstraint) "
+                f"but has {below}",
                 "issue the mesh's CA directly from a CA whose pathLenConstraint allows it")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import sys
 import tempfile
 from collections.abc import Callable
 from functools import wraps
@@ -10,21 +11,24 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from . import __version__, output
 from .build import DEFAULT_OUT, Build, compile_fleet, plan_fleet
 from .ca import KEY_TYPES, KeyType
 from .catool import DEFAULT_CA_DIR, cacerts_secret, init_ca
 from .certimport import MAX_INPUT, import_root, read_input
+from .crds import FETCH_COMMAND, FetchFailed, fetch, locate
 from .diff import compare, format_markdown, format_text, read_tree
-from .errors import Location, Problem, escape_data
+from .discover import find_fleet_root, relative
+from .errors import Location, Problem, escape_data, plural
 from .explain import FORMATS as EXPLAIN_FORMATS
 from .explain import explain as explain_mesh
 from .explain import format_text as format_explanation
 from .gitrev import files_at_revision
 from .graph import FORMATS as GRAPH_FORMATS
 from .graph import draw
-from .report import EXIT_FAILED, EXIT_OK, PROBLEM_FORMATS, Exit, Reporter
+from .report import EXIT_FAILED, EXIT_OK, PROBLEM_FORMATS, Exit, Reporter, usage_error
 from .scaffold import scaffold
 from .schema import schema_text
 from .source import DEFAULT_FLEET
@@ -44,8 +48,9 @@ def _reported(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# FLEET defaults to fleet/fleet.yaml found from the working directory up (discover.py)
 fleet_argument = click.argument(
-    "fleet", type=click.Path(path_type=Path, dir_okay=False), default=str(DEFAULT_FLEET))
+    "fleet", type=click.Path(path_type=Path, dir_okay=False), required=False)
 templates_option = click.option(
     "--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Directory whose templates override the bundled ones, file by file.")
@@ -63,7 +68,42 @@ problem_format = format_option(*PROBLEM_FORMATS, help="How problems are printed:
                                "JSON list, or GitHub workflow annotations.")
 
 
-@click.group()
+def _discovered(fleet: Path | None, **defaults: Path) -> tuple[Path, dict[str, Path]]:
+    """FLEET as given; or, like git finds its repository, fleet/fleet.yaml in the nearest
+    directory from here up to the repository root, with the relative defaults of the other
+    paths (--out, --dir) taken from that directory instead of the working directory."""
+    if fleet is not None:
+        return fleet, defaults
+    root = find_fleet_root()
+    context = click.get_current_context()
+    rebased = {name: relative(root / value)
+               if context.get_parameter_source(name) is ParameterSource.DEFAULT
+               and not value.is_absolute() else value
+               for name, value in defaults.items()}
+    return relative(root / DEFAULT_FLEET), rebased
+
+
+class MeshgenGroup(click.Group):
+    """Reports usage errors (a bad option, a directory given as FLEET) in the --format the
+    command line asks for: one JSON document on stdout for json, an annotation for github."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            usage_error(exc, argv)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=MeshgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="meshgen")
 def main() -> None:
     """Compile fleet.yaml into per-cluster OpenShift Service Mesh federation overlays."""
@@ -77,14 +117,19 @@ def main() -> None:
 @templates_option
 @problem_format
 @_reported
-def build(fleet: Path, out: Path, check: bool, templates: Path | None, report: Reporter) -> None:
-    """Build one Kustomize overlay per cluster from FLEET (default fleet/fleet.yaml)."""
+def build(fleet: Path | None, out: Path, check: bool, templates: Path | None,
+          report: Reporter) -> None:
+    """Build one Kustomize overlay per cluster from FLEET (default: fleet/fleet.yaml, looked
+    for from here up to the repository root; --out is then relative to where it was found)."""
+    fleet, paths = _discovered(fleet, out=out)
+    out = paths["out"]
     result = compile_fleet(fleet, out, templates)
     report.add(result.warnings)
     if check:
         raise Exit(_check(fleet, out, templates, result, report))
     diff = output.write_tree(out, result.files)
-    report.say(f"{out}: {len(result.files)} files for {len(result.plan.clusters)} cluster(s); "
+    report.say(f"{out}: {plural(len(result.files), 'file')} for "
+               f"{plural(len(result.plan.clusters), 'cluster')}; "
                f"{len(diff.added)} added, {len(diff.modified)} updated, "
                f"{len(diff.stale)} removed, {len(diff.unchanged)} unchanged")
 
@@ -93,7 +138,7 @@ def _check(fleet: Path, out: Path, templates: Path | None, result: Build,
            report: Reporter) -> int:
     diff = output.compare(out, result.files)
     if not diff.changed and not output.pending(out):
-        report.say(f"{out} is up to date ({len(result.files)} files)")
+        report.say(f"{out} is up to date ({plural(len(result.files), 'file')})")
         return EXIT_OK
     command = ["meshgen", "build", str(fleet), "--out", str(out)]
     if templates:
@@ -121,13 +166,24 @@ def _check(fleet: Path, out: Path, templates: Path | None, result: Build,
 @main.command()
 @fleet_argument
 @click.option("--crds", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Directory of CustomResourceDefinitions to validate every object against.")
+              help="Directory of CustomResourceDefinitions to validate every object against "
+                   f"(default: $MESHGEN_CRDS, else what `{FETCH_COMMAND}` downloaded).")
 @templates_option
 @problem_format
 @_reported
-def validate(fleet: Path, crds: Path | None, templates: Path | None, report: Reporter) -> None:
+def validate(fleet: Path | None, crds: Path | None, templates: Path | None,
+             report: Reporter) -> None:
     """Check FLEET, then build it in a temporary directory and verify the result
-    with kustomize, yamllint and (with --crds) the CRD schemas."""
+    with kustomize, yamllint and the CRD schemas (--crds, $MESHGEN_CRDS or the cache of
+    `meshgen crds fetch`, in this order; without any, no schema check)."""
+    fleet, _ = _discovered(fleet)
+    found = locate(crds)
+    if found is not None and not found.directory.is_dir():
+        report.fail("MG114", f"{found.source} names {found.directory}, which is not a "
+                    "directory", hint=f"point it at a directory of CRDs, or unset it and "
+                    f"run `{FETCH_COMMAND}`")
+        raise Exit(EXIT_FAILED)
+    crds = found.directory if found is not None else None
     with tempfile.TemporaryDirectory(prefix="meshgen-validate-") as tmp:
         out = Path(tmp) / "overlays"
         result = compile_fleet(fleet, out, templates)
@@ -141,13 +197,52 @@ def validate(fleet: Path, crds: Path | None, templates: Path | None, report: Rep
         report.add(Problem("MG111", message, Location(str(fleet), 0, 0),
                            "fix the setting (such as smcpSpec) or the --templates override "
                            "that produces this object") for message in verified.problems)
-    schema_note = f", CRD schemas from {crds}" if crds else ""
+    schema_note = (f", CRD schemas from {crds}" if crds
+                   else f"; no CRD schemas: run `{FETCH_COMMAND}` or pass --crds")
     if not verified.ok:
-        click.echo(f"{fleet}: {len(verified.problems)} problem(s) in the built output", err=True)
+        click.echo(f"{fleet}: {plural(len(verified.problems), 'problem')} in the built output",
+                   err=True)
         raise Exit(EXIT_FAILED)
-    delivery = f", {verified.delivery} delivery kustomization(s)" if verified.delivery else ""
-    report.say(f"{fleet}: ok: {verified.overlays} overlay(s){delivery}, {verified.objects} objects "
-               f"(kustomize, yamllint{schema_note})")
+    delivery = (f", {plural(verified.delivery, 'delivery kustomization')}"
+                if verified.delivery else "")
+    report.say(f"{fleet}: ok: {plural(verified.overlays, 'overlay')}{delivery}, "
+               f"{plural(verified.objects, 'object')} (kustomize, yamllint{schema_note})")
+
+
+@main.group()
+def crds() -> None:
+    """The upstream CRDs that `meshgen validate` checks the generated objects against."""
+
+
+@crds.command("fetch")
+@click.option("--mirror", metavar="URL",
+              help="Fetch from this http(s):// or file:// URL, which holds the files under "
+                   "the paths of the cache, instead of from upstream (sha256 still checked).")
+@problem_format
+@_reported
+def crds_fetch(mirror: str | None, report: Reporter) -> None:
+    """Download meshgen's pinned list of upstream CRDs (each checked against its sha256)
+    into the cache ($XDG_CACHE_HOME/meshgen/crds/<digest of the list>), where `meshgen
+    validate` and the tests find them. Stores all or nothing; a complete cache is kept."""
+    try:
+        directory, downloaded = fetch(mirror)
+    except FetchFailed as exc:
+        for failure in exc.failures:
+            report.fail("MG114", failure, hint="nothing was stored; check the network or the "
+                        "--mirror, then run the command again")
+        raise Exit(EXIT_FAILED) from None
+    state = "downloaded, sha256 verified" if downloaded else "already there, sha256 verified"
+    report.say(f"{directory}: upstream CRDs {state}")
+
+
+@crds.command("path")
+def crds_path() -> None:
+    """Print the CRD directory `meshgen validate` uses (exit 1 when there is none)."""
+    found = locate()
+    if found is None:
+        click.echo(f"no CRDs: run `{FETCH_COMMAND}` or set $MESHGEN_CRDS", err=True)
+        raise SystemExit(EXIT_FAILED)
+    click.echo(found.directory)
 
 
 @main.command()
@@ -164,13 +259,15 @@ def validate(fleet: Path, crds: Path | None, templates: Path | None, report: Rep
                help="text or markdown (a pull-request comment) for people; json for programs; "
                     "github: problems as annotations, the diff as text.")
 @_reported
-def diff(fleet: Path, out: Path, against: Path | None, revision: str | None,
+def diff(fleet: Path | None, out: Path, against: Path | None, revision: str | None,
          templates: Path | None, exit_code: bool, report: Reporter) -> None:
     """Show what FLEET changes in the generated objects: a summary per cluster and kind,
     then a diff per object. Compares with the files in --out (what `meshgen build` would
     change) unless --against or --git says otherwise."""
     if against is not None and revision is not None:
         raise click.UsageError("--against and --git exclude each other")
+    fleet, paths = _discovered(fleet, out=out)
+    out = paths["out"]
     result = compile_fleet(fleet, out, templates)
     report.add(result.warnings)
     if revision is not None:
@@ -198,9 +295,10 @@ def diff(fleet: Path, out: Path, against: Path | None, revision: str | None,
 @fleet_argument
 @format_option(*GRAPH_FORMATS, help="mermaid (renders on GitHub) or dot (Graphviz).")
 @_reported
-def graph(fleet: Path, report: Reporter) -> None:
+def graph(fleet: Path | None, report: Reporter) -> None:
     """Draw the federation graph of FLEET: meshes grouped by cluster, one edge per
     federated pair, labelled with the services exported and imported across it."""
+    fleet, _ = _discovered(fleet)
     plan = plan_fleet(fleet)
     report.add(plan.warnings)
     click.echo(draw(plan, report.requested), nl=False)
@@ -211,9 +309,10 @@ def graph(fleet: Path, report: Reporter) -> None:
 @fleet_argument
 @format_option(*EXPLAIN_FORMATS, help="text for people, json for programs.")
 @_reported
-def explain(mesh: str, fleet: Path, report: Reporter) -> None:
+def explain(mesh: str, fleet: Path | None, report: Reporter) -> None:
     """Show what meshgen resolved for MESH of FLEET: peers, gateways, addresses, trust
     domains and the hostnames of imported services, each with its fleet.yaml line."""
+    fleet, _ = _discovered(fleet)
     plan = plan_fleet(fleet)
     report.add(plan.warnings)
     explanation = explain_mesh(plan, mesh)
@@ -245,10 +344,11 @@ def schema(out: Path | None, report: Reporter) -> None:
 @_reported
 def init(directory: Path, report: Reporter) -> None:
     """Start a fleet repository in DIRECTORY (default: here): fleet/fleet.yaml with one
-    cluster and one mesh, its JSON Schema, .gitignore, a GitHub workflow and a pre-commit
+    cluster and one mesh, its JSON Schema, .gitignore (appended to when there is one), and
+    at the root of the Git repository DIRECTORY is in, a GitHub workflow and a pre-commit
     config. Never overwrites a file."""
-    for path in scaffold(directory):
-        report.say(f"wrote {path}")
+    for done in scaffold(directory):
+        report.say(f"{'appended to' if done.appended else 'wrote'} {done.path}")
     report.say(f"next: cd {shlex.quote(str(directory))} && meshgen build")
 
 
@@ -263,10 +363,11 @@ def certs() -> None:
 @fleet_argument
 @problem_format
 @_reported
-def certs_import(mesh: str, file: BinaryIO, fleet: Path, report: Reporter) -> None:
+def certs_import(mesh: str, file: BinaryIO, fleet: Path | None, report: Reporter) -> None:
     """Store MESH's root certificate at its rootCert path: FILE is the output of
     `oc get configmap istio-ca-root-cert -n <namespace> -o yaml` (or the root as PEM;
     - reads standard input). The second phase of a selfSigned mesh's federation."""
+    fleet, _ = _discovered(fleet)
     name = "<stdin>" if file.name == "<stdin>" else file.name
     root = read_input(file.read(MAX_INPUT + 1), name)
     plan = plan_fleet(fleet, certificates=False)
@@ -308,11 +409,13 @@ def ca() -> None:
               help="Validity of a new intermediate CA (never beyond its root).")
 @problem_format
 @_reported
-def ca_init(fleet: Path, ca_dir: Path, out: Path, key_type: KeyType, root_days: int,
+def ca_init(fleet: Path | None, ca_dir: Path, out: Path, key_type: KeyType, root_days: int,
             days: int, report: Reporter) -> None:
     """Create a root for every plugged-in mesh (one per shared-trust federation) and an
     intermediate CA for every plugin mesh; reuse what the CA directory already holds.
     Writes the public root certificates (and ca.certChain files) where FLEET names them."""
+    fleet, paths = _discovered(fleet, ca_dir=ca_dir, out=out)
+    ca_dir, out = paths["ca_dir"], paths["out"]
     plan = plan_fleet(fleet, certificates=False)
     result = init_ca(plan, fleet.resolve().parent, ca_dir, out, key_type=key_type,
                      root_days=root_days, days=days, organization=plan.fleet_name)
@@ -346,10 +449,12 @@ def ca_init(fleet: Path, ca_dir: Path, out: Path, key_type: KeyType, root_days: 
 @click.option("--cluster", help="The primary cluster whose `cacerts` to print (istio meshes).")
 @problem_format
 @_reported
-def ca_secret(mesh: str, fleet: Path, ca_dir: Path, cluster: str | None,
+def ca_secret(mesh: str, fleet: Path | None, ca_dir: Path, cluster: str | None,
               report: Reporter) -> None:
     """Print MESH's `cacerts` Secret (ca-cert.pem, ca-key.pem, root-cert.pem,
     cert-chain.pem) from the CA directory, for `oc apply -f -` or kubeseal. It holds a
     private key: pipe it, never commit it."""
+    fleet, paths = _discovered(fleet, ca_dir=ca_dir)
+    ca_dir = paths["ca_dir"]
     plan = plan_fleet(fleet, certificates=False)
     click.echo(cacerts_secret(plan, mesh, ca_dir, cluster=cluster), nl=False)

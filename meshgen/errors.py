@@ -104,6 +104,11 @@ class FleetError(Exception):
         super().__init__("\n".join(p.format_text() for p in problems))
 
 
+def plural(count: int, noun: str) -> str:
+    """"1 object", "2 objects" (nouns whose plural is their name plus s)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def escape_data(value: str) -> str:
     """A GitHub workflow command's message: %, CR and LF are percent-encoded."""
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -126,7 +131,7 @@ def github_annotation(problem: Problem) -> str:
 
 
 def _dropped(problems: Problems) -> Problem:
-    return Problem("MG099", f"{problems.dropped} more error(s) not shown "
+    return Problem("MG099", f"{plural(problems.dropped, 'more error')} not shown "
                    f"(stopped after {problems.cap})", Location("", 0, 0))
 
 
@@ -151,5 +156,5 @@ def format_problems(problems: Problems, fmt: str = "text") -> str:
         lines.append(f"error[MG099]: {_dropped(problems).message}")
     errors, warnings = len(problems.errors) + problems.dropped, len(problems.warnings)
     if errors or warnings:
-        lines.append(f"{errors} error(s), {warnings} warning(s)")
+        lines.append(f"{plural(errors, 'error')}, {plural(warnings, 'warning')}")
     return "\n".join(lines)

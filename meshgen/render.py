@@ -125,10 +125,21 @@ class Renderer:
                  metadata.get("namespace") if isinstance(metadata, dict) else None)
         if found != (api_version, kind, expect_name, expect_namespace):
             raise FleetError(Problem(
-                "MG092", f"template {name} produced {found[1]} {found[3]}/{found[2]} "
-                f"({found[0]}), expected {kind} {expect_namespace}/{expect_name} ({api_version})",
+                "MG092", f"template {name} produced {_identity(*found)}, expected "
+                f"{_identity(api_version, kind, expect_name, expect_namespace)}",
                 where, "a template may not change an object's kind, name or namespace"))
         return obj
+
+
+def _identity(api_version: object, kind: object, name: object, namespace: object) -> str:
+    """`Kind namespace/name (apiVersion)` for a message; what is absent is said so, never
+    printed as Python's None."""
+    def shown(value: object, what: str) -> str:
+        return f"no {what}" if value is None else str(value)
+
+    where = f"{namespace}/" if namespace is not None else ""
+    return (f"{shown(kind, 'kind')} {where}{shown(name, 'name')} "
+            f"({shown(api_version, 'apiVersion')})")
 
 
 class _DuplicateKey(Exception):

@@ -13,12 +13,20 @@ import json
 import sys
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from . import output
-from .errors import FleetError, Location, Problem, Problems, format_problems, problem_dicts
+from .errors import (
+    FleetError,
+    Location,
+    Problem,
+    Problems,
+    format_problems,
+    github_annotation,
+    problem_dicts,
+)
 from .kustomize import KustomizeNotFound
 
 PROBLEM_FORMATS = ("text", "json", "github")
@@ -102,3 +110,36 @@ class Reporter:
             click.echo(json.dumps({**self.result, "problems": problems}, indent=2))
         else:
             click.echo(json.dumps(problems, indent=2))
+
+
+def requested_format(argv: list[str]) -> str:
+    """The --format a command line asks for, read from the raw arguments (a usage error
+    stops click before it parses them); text when absent or not a problem format."""
+    fmt = "text"
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--format" and index + 1 < len(argv):
+            fmt = argv[index + 1]
+        elif arg.startswith("--format="):
+            fmt = arg.partition("=")[2]
+    return fmt if fmt in PROBLEM_FORMATS else "text"
+
+
+def usage_error(exc: click.ClickException, argv: list[str]) -> NoReturn:
+    """A usage error in the command line's --format: click's text on stderr, one JSON
+    document (the list with one MG115 problem) on stdout, or one github annotation."""
+    fmt = requested_format(argv)
+    if fmt == "text":
+        exc.show()
+        sys.exit(exc.exit_code)
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if context is not None else "meshgen"
+    problem = Problem("MG115", exc.format_message(), Location("", 0, 0),
+                      f"see `{command} --help`")
+    if fmt == "json":
+        click.echo(json.dumps([problem.as_dict()], indent=2))
+    else:
+        click.echo(github_annotation(problem))
+        exc.show()
+    sys.exit(exc.exit_code)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 from .build import DEFAULT_OUT
+from .discover import repository_root
 from .errors import Location, Problem, Problems
 from .schema import MODELINE, schema_text
 from .source import DEFAULT_FLEET
 
-# how the generated CI installs meshgen; change it in the workflow to your mirror or a pin
-INSTALL = f"git+https://github.com/meshgen-dev/meshgen@v{__version__}"
+# Where meshgen is published: a placeholder (README: "Using meshgen in a fleet repo") that the
+# README, .pre-commit-hooks.yaml and the generated workflow all spell the same way.
+HOME = "https://github.com/meshgen-dev/meshgen"
+INSTALL = f"git+{HOME}@v{__version__}"
 SCHEMA = Path("schema/fleet.schema.json")
 
 FLEET = """\
@@ -89,6 +93,8 @@ jobs:
         run: python -m pip install "$MESHGEN"
       - name: The committed overlays are what fleet.yaml builds
         run: meshgen build {fleet} --out {out} --check --format github
+      - name: The upstream CRDs the objects are validated against
+        run: meshgen crds fetch
       - name: The fleet and its overlays are valid
         run: meshgen validate {fleet} --format github
       - name: What the pull request changes in the clusters
@@ -108,7 +114,7 @@ repos:
         entry: meshgen build {fleet} --out {out} --check
         language: system
         pass_filenames: false
-        files: ^({fleet_dir}|{out})/
+        files: ^({fleet_dir}|{out_pattern})/
       - id: meshgen-validate
         name: meshgen validate
         entry: meshgen validate {fleet}
@@ -124,38 +130,77 @@ def fleet_name(directory: Path) -> str:
     return name.strip("-") or "fleet"
 
 
+def git_root(directory: Path) -> Path:
+    """Where `.github/` and `.pre-commit-config.yaml` must be for GitHub and pre-commit to
+    see them: the root of the Git repository directory is in, else directory itself."""
+    root = repository_root(directory.absolute())
+    return root if root is not None else directory.absolute()
+
+
 def files(directory: Path) -> dict[Path, str]:
-    fleet, out = DEFAULT_FLEET.as_posix(), DEFAULT_OUT.as_posix()
+    """Every file, by its path (directory joined with it) and its text."""
+    root = git_root(directory)
+    prefix = directory.absolute().relative_to(root)  # Path(".") when directory is the root
+    fleet, out = (prefix / DEFAULT_FLEET).as_posix(), (prefix / DEFAULT_OUT).as_posix()
     schema_ref = Path(os.path.relpath(SCHEMA, DEFAULT_FLEET.parent)).as_posix()
-    values = {"fleet": fleet, "out": out, "fleet_dir": DEFAULT_FLEET.parent.as_posix(),
-              "install": INSTALL, "name": fleet_name(directory),
+    values = {"fleet": fleet, "out": out, "install": INSTALL, "name": fleet_name(directory),
+              "fleet_dir": re.escape((prefix / DEFAULT_FLEET.parent).as_posix()),
               "modeline": MODELINE + schema_ref}
+    values["out_pattern"] = re.escape(out)
+    at_root = Path(os.path.relpath(root, directory.absolute()))
     return {
-        DEFAULT_FLEET: FLEET.format(**values),
-        SCHEMA: schema_text(),
-        Path(".gitignore"): GITIGNORE,
-        Path(".github/workflows/meshgen.yml"): WORKFLOW.format(**values),
-        Path(".pre-commit-config.yaml"): PRE_COMMIT.format(**values),
+        directory / DEFAULT_FLEET: FLEET.format(**values),
+        directory / SCHEMA: schema_text(),
+        directory / ".gitignore": GITIGNORE,
+        directory / at_root / ".github/workflows/meshgen.yml": WORKFLOW.format(**values),
+        directory / at_root / ".pre-commit-config.yaml": PRE_COMMIT.format(**values),
     }
 
 
-def scaffold(directory: Path) -> list[Path]:
-    """Write the files of a new fleet repository into directory; refuse (MG113, nothing
-    written) if any of them exists."""
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    appended: bool  # lines added to an existing file (.gitignore)
+
+
+def _missing_lines(path: Path, wanted: str) -> str:
+    """The patterns of wanted (with their comments) that the existing file lacks."""
+    have = {line.strip() for line in path.read_text(encoding="utf-8").splitlines()}
+    lines = [line for line in wanted.splitlines()
+             if not line.startswith("#") and line.strip() not in have]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def scaffold(directory: Path) -> list[Written]:
+    """Write the files of a new fleet repository into directory (the workflow and the
+    pre-commit config at the root of its Git repository); append what an existing
+    .gitignore lacks; refuse (MG113, nothing written) if any other file exists."""
     planned = files(directory)
+    gitignore = directory / ".gitignore"
     problems = Problems()
-    for rel in planned:
-        if (directory / rel).exists() or (directory / rel).is_symlink():
+    for path in planned:
+        if path == gitignore and path.is_file() and not path.is_symlink():
+            continue
+        if path.exists() or path.is_symlink():
             problems.add(Problem("MG113", "meshgen init would overwrite this file",
-                                 Location(str(directory / rel), 0, 0),
+                                 Location(os.path.normpath(path), 0, 0),
                                  "meshgen init never overwrites files; run it in a new "
                                  "directory, or move the file away"))
     problems.raise_if_errors()
     written = []
-    for rel, text in planned.items():
-        path = directory / rel
+    for path, text in planned.items():
+        path = Path(os.path.normpath(path))
+        if path == Path(os.path.normpath(gitignore)) and path.is_file():
+            missing = _missing_lines(path, text)
+            if missing:
+                old = path.read_text(encoding="utf-8")
+                separator = "" if old.endswith("\n") or not old else "\n"
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(f"{separator}# added by meshgen init\n{missing}")
+                written.append(Written(path, appended=True))
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as handle:
             handle.write(text)
-        written.append(path)
+        written.append(Written(path, appended=False))
     return written

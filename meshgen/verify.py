@@ -17,6 +17,7 @@ from yamllint.config import YamlLintConfig
 
 from . import kustomize
 from .backends.istio.schemas import CORE_SCHEMAS as ISTIO_CORE_SCHEMAS
+from .errors import plural
 from .yamlc import SafeLoader
 
 # Keep in step with the repository's .yamllint (a test compares them).
@@ -115,6 +116,12 @@ class SchemaSet:
         self._validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
 
     def _add(self, doc: Any) -> None:
+        if isinstance(doc, dict) and doc.get("kind") == "List":
+            # what `oc get crd A B -o yaml` prints: kubectl wraps several objects in a v1 List
+            # (kubernetes/kubernetes, staging/src/k8s.io/kubectl/pkg/cmd/get/get.go, master)
+            for item in doc.get("items") or []:
+                self._add(item)
+            return
         if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
             return
         spec = doc["spec"]
@@ -228,8 +235,8 @@ def verify_tree(out: Path, files: dict[str, bytes], schemas: SchemaSet | None) -
             continue
         built = [d for d in yaml.load_all(stream, Loader=SafeLoader) if d]
         if len(built) != expected[root]:
-            report.problems.append(f"{root}: kustomize built {len(built)} objects, the "
-                                   f"directory has {expected[root]} files")
+            report.problems.append(f"{root}: kustomize built {plural(len(built), 'object')}, "
+                                   f"the directory has {plural(expected[root], 'file')}")
         for obj in built:
             report.objects += 1
             if schemas is not None:

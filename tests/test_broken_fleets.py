@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.serialization import (
 import meshgen
 from conftest import EXAMPLE_FLEET, REPO, Snapshot, fleet_head, snapshot
 from meshgen.ca import make_certificate
+from meshgen.errors import plural
 
 BROKEN = Path(__file__).resolve().parent / "broken"
 TIMEOUT = 15  # seconds per meshgen run; a healthy run takes well under one
@@ -48,7 +49,7 @@ SENTINEL = "NOT-GENERATED.txt"
 EXPECT = re.compile(r"# expect(?P<warning>-warning)?: (?P<code>MG\d{3}) line (?P<line>\d+)")
 HINT = re.compile(r"# hint: (?P<code>MG\d{3}) (?P<text>.+)")
 SETUP = re.compile(r"# setup: (?P<action>[a-z-]+)(?: (?P<arg>\S+))?")
-SUMMARY = re.compile(r"\d+ error\(s\), \d+ warning\(s\)")
+SUMMARY = re.compile(r"\d+ errors?, \d+ warnings?")
 
 Expected = tuple[str, int]  # (code, line)
 
@@ -349,7 +350,7 @@ def test_all_errors_of_a_run_are_reported(case: Case, tmp_path: Path, certs_dir:
     problems, _ = parse_report(result.stderr, fleet)
     reported = Counter((p.code, p.line) for p in problems if p.severity == "error")
     assert reported == Counter(case.errors), result.stderr
-    assert f"{len(case.errors)} error(s)" in result.stderr.splitlines()[-1]
+    assert plural(len(case.errors), "error") in result.stderr.splitlines()[-1]
     assert not (tmp_path / "out").exists()
 
 

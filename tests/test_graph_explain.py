@@ -166,7 +166,7 @@ def test_explain_unknown_mesh_is_a_located_error() -> None:
     assert result.stderr == (
         f'{EXAMPLE_FLEET}:{fleet_line("meshes:")}:1: error[MG031]: no mesh "prod" in the '
         'fleet\n  hint: did you mean "prod-mesh"? known meshes: central-mesh, east-mesh, '
-        "prod-mesh, stage-mesh, west-mesh\n1 error(s), 0 warning(s)\n")
+        "prod-mesh, stage-mesh, west-mesh\n1 error, 0 warnings\n")
     as_json = invoke("explain", "zzz", str(EXAMPLE_FLEET), "--format", "json")
     assert as_json.exit_code == 2
     assert json.loads(as_json.stdout)[0]["hint"].startswith("known meshes: central-mesh")

@@ -156,7 +156,7 @@ def test_scaffolded_workflow_and_pre_commit_config(tmp_path: Path) -> None:
     workflow = tmp_path / ".github" / "workflows" / "meshgen.yml"
     check_jsonschema("github-workflows", workflow)
     lines = [c for s in run_scripts(load(workflow)) for c in meshgen_command_lines(s)]
-    assert [c.split()[0] for c in lines] == ["build", "validate", "diff"]
+    assert [c.split()[0] for c in lines] == ["build", "crds", "validate", "diff"]
     for line in lines:
         check_command_line(line)
 

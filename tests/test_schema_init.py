@@ -16,8 +16,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from conftest import EXAMPLE_FLEET, REPO
-from meshgen import kustomize
+from meshgen import __version__, kustomize
 from meshgen.cli import main
+from meshgen.scaffold import GITIGNORE, HOME, INSTALL
 from meshgen.schema import COMMITTED, MODELINE, fleet_schema, schema_text
 from meshgen.yamlc import SafeLoader
 
@@ -120,7 +121,7 @@ def test_init_scaffolds_a_repository_that_builds(tmp_path: Path) -> None:
                            capture_output=True, text=True, check=False)
     assert built.returncode == 0, built.stderr
     assert built.stderr == ""
-    assert "overlays: 5 files for 1 cluster(s); 5 added" in built.stdout
+    assert "overlays: 5 files for 1 cluster; 5 added" in built.stdout
     # ... and the real kustomize builds the overlay
     objects = [d for d in yaml.load_all(kustomize.build(repo / "overlays" / "east"),
                                         Loader=SafeLoader) if d]
@@ -134,22 +135,66 @@ def test_init_scaffolds_a_repository_that_builds(tmp_path: Path) -> None:
 
 
 def test_init_never_overwrites(tmp_path: Path) -> None:
-    (tmp_path / ".gitignore").write_text("mine\n")
     (tmp_path / "fleet").mkdir()
-    (tmp_path / "fleet" / "fleet.yaml").write_text("mine too\n")
+    (tmp_path / "fleet" / "fleet.yaml").write_text("mine\n")
+    (tmp_path / ".pre-commit-config.yaml").write_text("mine too\n")
     result = invoke("init", str(tmp_path))
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"{tmp_path / '.gitignore'}: error[MG113]: meshgen init would overwrite this file",
+        f"{tmp_path / '.pre-commit-config.yaml'}: error[MG113]: meshgen init would overwrite "
+        "this file",
         "  hint: meshgen init never overwrites files; run it in a new directory, or move the "
         "file away",
         f"{tmp_path / 'fleet' / 'fleet.yaml'}: error[MG113]: meshgen init would overwrite "
         "this file",
         "  hint: meshgen init never overwrites files; run it in a new directory, or move the "
         "file away",
-        "2 error(s), 0 warning(s)"]
-    assert (tmp_path / ".gitignore").read_text() == "mine\n"
-    assert sorted(p.name for p in tmp_path.rglob("*")) == [".gitignore", "fleet", "fleet.yaml"]
+        "2 errors, 0 warnings"]
+    assert (tmp_path / "fleet" / "fleet.yaml").read_text() == "mine\n"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [
+        ".pre-commit-config.yaml", "fleet", "fleet.yaml"]
+
+
+def test_init_appends_what_an_existing_gitignore_lacks(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("node_modules/\n*.key")  # no final newline
+    result = invoke("init", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert f"appended to {tmp_path / '.gitignore'}" in result.stdout
+    assert (tmp_path / ".gitignore").read_text() == (
+        "node_modules/\n*.key\n# added by meshgen init\n*-key.pem\n.venv/\n__pycache__/\n")
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / ".gitignore").write_text(GITIGNORE)
+    assert invoke("init", str(tmp_path / "again")).exit_code == 0
+    assert (tmp_path / "again" / ".gitignore").read_text() == GITIGNORE  # nothing to add
+
+
+def test_init_in_a_subdirectory_puts_the_ci_files_at_the_git_root(tmp_path: Path) -> None:
+    """GitHub reads workflows only from the repository root's .github/, and pre-commit its
+    config only from the root: they go there, naming the fleet by its path from the root."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    result = invoke("init", str(tmp_path / "infra" / "fleets"))
+    assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                     if p.is_file() and ".git/" not in p.relative_to(tmp_path).as_posix() + "/")
+    assert written == [".github/workflows/meshgen.yml", ".pre-commit-config.yaml",
+                       "infra/fleets/.gitignore", "infra/fleets/fleet/fleet.yaml",
+                       "infra/fleets/schema/fleet.schema.json"]
+    workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "meshgen.yml").read_text())
+    runs = [step.get("run", "") for step in workflow["jobs"]["meshgen"]["steps"]]
+    assert "meshgen build infra/fleets/fleet/fleet.yaml --out infra/fleets/overlays --check " \
+           "--format github" in runs
+    hooks = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())
+    check = hooks["repos"][0]["hooks"][0]
+    assert check["entry"] == ("meshgen build infra/fleets/fleet/fleet.yaml --out "
+                              "infra/fleets/overlays --check")
+    assert re.match(check["files"], "infra/fleets/overlays/east/kustomization.yaml")
+    assert re.match(check["files"], "infra/fleets/fleet/fleet.yaml")
+    assert not re.match(check["files"], "fleet/fleet.yaml")
+    # what the hook and the workflow run works from the root
+    built = subprocess.run([sys.executable, "-m", "meshgen", *check["entry"].split()[1:3],
+                            "--out", "infra/fleets/overlays"], cwd=tmp_path,
+                           capture_output=True, text=True, check=False)
+    assert built.returncode == 0, built.stderr
 
 
 def test_init_into_a_file_path_is_a_usage_error(tmp_path: Path) -> None:
@@ -164,3 +209,16 @@ def test_init_names_the_fleet_after_the_directory(tmp_path: Path) -> None:
         invoke("init", str(tmp_path / name))
         text = (tmp_path / name / "fleet" / "fleet.yaml").read_text()
         assert re.search(rf"^  name: {re.escape(expected)}$", text, re.M)
+
+
+def test_one_placeholder_names_where_meshgen_is_published() -> None:
+    """README, .pre-commit-hooks.yaml and the generated workflow spell the install location
+    the same way, and no other placeholder is left."""
+    readme = (REPO / "README.md").read_text()
+    hooks = (REPO / ".pre-commit-hooks.yaml").read_text()
+    assert f"git+{HOME}@v{__version__}" == INSTALL
+    assert INSTALL in readme and f"repo: {HOME}" in readme and f"repo: {HOME}" in hooks
+    owner_repo = HOME.removeprefix("https://github.com/")
+    assert f"uses: {owner_repo}@v{__version__}" in readme
+    for text in (readme, hooks):
+        assert "<owner>" not in text and "<URL of this repository>" not in text

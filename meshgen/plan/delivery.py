@@ -128,6 +128,13 @@ class DeliveryRules(Checker):
 
     def delivery(self, clusters: list[ClusterPlan],
                  meshes: list[MeshPlan]) -> DeliveryPlan | None:
+        # reserved whether or not delivery is configured yet: adding it later must not turn
+        # a cluster's overlay directory into the delivery directory
+        for cluster in clusters:
+            if cluster.name == DELIVERY_DIR:
+                self.error("MG102", f'the cluster name "{DELIVERY_DIR}" is reserved: it is the '
+                           "directory of the delivery objects (Argo CD, ACM) beside the "
+                           "overlays", (*cluster.origin, "name"), "rename the cluster")
         delivery = self.fleet.delivery
         if delivery is None:
             return None
@@ -137,12 +144,6 @@ class DeliveryRules(Checker):
             self.problems.add(Problem("MG100", "delivery names no engine",
                                       self.source.key_at(here),
                                       "add `argocd: {}` and/or `acm: {namespace: ...}`"))
-        for cluster in clusters:
-            if cluster.name == DELIVERY_DIR:
-                self.error("MG102", f'cluster "{cluster.name}" would share its directory with '
-                           "the delivery objects", (*cluster.origin, "name"),
-                           f'the output holds {DELIVERY_DIR}/ beside the overlays; rename '
-                           "the cluster")
         argocd = None
         if delivery.argocd is not None:
             argocd = ArgoCDTarget(

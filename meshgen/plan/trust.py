@@ -276,5 +276,6 @@ def _sealed_secret_problem(data: Any, namespace: str) -> str | None:
     encrypted = spec.get("encryptedData")
     missing = [k for k in CACERTS_KEYS if not isinstance(encrypted, dict) or k not in encrypted]
     if missing:
-        return "lacks the encrypted key(s) " + ", ".join(missing)
+        return ("lacks the encrypted key " if len(missing) == 1
+                else "lacks the encrypted keys ") + ", ".join(missing)
     return None
