@@ -79,11 +79,14 @@ def main() -> None:
 @_reported
 def build(fleet: Path, out: Path, check: bool, templates: Path | None, report: Reporter) -> None:
     """Build one Kustomize overlay per cluster from FLEET (default fleet/fleet.yaml)."""
-    result = compile_fleet(fleet, out, templates)
-    report.add(result.warnings)
     if check:
+        result = compile_fleet(fleet, out, templates)
+        report.add(result.warnings)
         raise Exit(_check(fleet, out, templates, result, report))
-    diff = output.write_tree(out, result.files)
+    with output.locked(out):  # one build at a time per output directory
+        result = compile_fleet(fleet, out, templates)
+        report.add(result.warnings)
+        diff = output.write_tree(out, result.files)
     report.say(f"{out}: {len(result.files)} files for {len(result.plan.clusters)} cluster(s); "
                f"{len(diff.added)} added, {len(diff.modified)} updated, "
                f"{len(diff.stale)} removed, {len(diff.unchanged)} unchanged")
@@ -92,14 +95,15 @@ def build(fleet: Path, out: Path, check: bool, templates: Path | None, report: R
 def _check(fleet: Path, out: Path, templates: Path | None, result: Build,
            report: Reporter) -> int:
     diff = output.compare(out, result.files)
-    if not diff.changed and not output.pending(out):
+    if not diff.changed:
         report.say(f"{out} is up to date ({len(result.files)} files)")
         return EXIT_OK
     command = ["meshgen", "build", str(fleet), "--out", str(out)]
     if templates:
         command += ["--templates", str(templates)]
     fix = f"run: {shlex.join(command)}"
-    for label, paths in (("modified", diff.modified), ("missing", diff.added),
+    inventory = [output.INVENTORY] if diff.inventory else []
+    for label, paths in (("out of date", diff.modified + inventory), ("missing", diff.added),
                          ("stale", diff.stale)):
         for rel in paths:
             if report.fmt == "text":
@@ -107,13 +111,6 @@ def _check(fleet: Path, out: Path, templates: Path | None, result: Build,
             else:
                 report.add([Problem("MG110", f"generated file is {label}: {out / rel}",
                                     Location(str(out / rel), 0, 0), fix)])
-    if output.pending(out):
-        message = f"interrupted: {out / output.JOURNAL} records an unfinished build"
-        if report.fmt == "text":
-            click.echo(message)
-        else:
-            report.add([Problem("MG110", message, Location(str(out / output.JOURNAL), 0, 0),
-                                fix)])
     report.say(f"{out} is out of date; to fix it {fix}")
     return EXIT_FAILED
 
