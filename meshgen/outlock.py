@@ -87,8 +87,9 @@ def _acquire(path: Path, out: Path) -> int:
         if (current.st_dev, current.st_ino) != (mine.st_dev, mine.st_ino):
             os.close(fd)
             continue
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        with contextlib.suppress(OSError):  # the pid only informs; a full disk may refuse it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         return fd
     raise OutputError("cannot take the build lock", code="MG098",
                       exit=EXIT_ENVIRONMENT, where=str(path))

@@ -276,8 +276,11 @@ def _fill(stage: Path, root: Path, files: dict[str, bytes], survey: _Survey) -> 
         _link(root / rel, stage / rel)
     for rel in diff.added + diff.modified:
         directory(os.path.dirname(rel))
-        with open(stage / rel, "xb") as handle:
-            handle.write(files[rel])
+        try:
+            with open(stage / rel, "xb") as handle:
+                handle.write(files[rel])
+        except OSError as exc:  # name the file the user knows, not the staged one
+            raise OSError(exc.errno, exc.strerror, str(root / rel)) from None
     if files:
         inventory = stage / INVENTORY
         if not diff.inventory:
