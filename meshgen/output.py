@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import MAX_PROBLEMS
 from .keyscan import private_keys
 from .outerrors import EXIT_ENVIRONMENT, OutputError, OutputProblem
 from .outlock import locked, resolved
@@ -113,7 +114,8 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
             problems.append(OutputProblem(
                 "MG093", "was not written by this fleet (not in its inventory, or without "
                 "its header); meshgen never overwrites such files", str(out / rel),
-                "move it away, or give this fleet another --out"))
+                "move it away, or give this fleet another --out (files of this fleet whose "
+                "header names another fleet path: remove them and build again)"))
         elif rel in tree.dirs:
             problems.append(OutputProblem(
                 "MG093", "is a directory where meshgen writes a file", str(out / rel),
@@ -131,6 +133,10 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
     problems += _keys(out, tree, mine)
     if problems:
         exit_code = EXIT_ENVIRONMENT if all(p.code == "MG140" for p in problems) else 2
+        if len(problems) > MAX_PROBLEMS:
+            more = len(problems) - MAX_PROBLEMS
+            problems = [*problems[:MAX_PROBLEMS], OutputProblem(
+                "MG099", f"{more} more problem(s) in the output directory not shown", str(out))]
         raise OutputError(problems=problems, exit=exit_code)
     return _Survey(tree, mine, diff)
 

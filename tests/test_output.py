@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from meshgen import output
+from meshgen import output, swap
 from meshgen.emit import header
 
 GEN = header("fleet.yaml").encode()
@@ -104,3 +104,59 @@ def test_compare_reports_each_kind_of_difference(tmp_path: Path) -> None:
     diff = output.compare(out, files(same="1", changed="x", new="4"))
     assert (diff.added, diff.modified, diff.stale, diff.unchanged) == (
         ["new"], ["changed"], ["stale"], ["same"])
+
+
+def test_files_meshgen_did_not_write_keep_their_inode_across_a_swap(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    output.write_tree(out, files(a="1"))
+    (out / "notes").mkdir()
+    (out / "notes" / "mine.md").write_text("mine\n")
+    (out / "empty").mkdir()
+    inode = (out / "notes" / "mine.md").stat().st_ino
+    output.write_tree(out, files(a="2", b="3"))
+    assert (out / "notes" / "mine.md").stat().st_ino == inode
+    assert (out / "empty").is_dir()
+
+
+def test_a_build_killed_after_the_swap_leaves_the_new_tree_and_nothing_to_finish(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    output.write_tree(out, files(a="1", b="2"))
+
+    def die(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output.shutil, "rmtree", die)  # dies while removing the old tree
+    with pytest.raises(KeyboardInterrupt):
+        output.write_tree(out, files(a="new", c="3"))
+    monkeypatch.undo()
+    assert {k: v[0] for k, v in snapshot(out).items() if k != output.INVENTORY} == \
+        files(a="new", c="3")
+    assert len(list(tmp_path.iterdir())) > 1  # the old tree, beside out
+    again = output.write_tree(out, files(a="new", c="3"))
+    assert not again.changed and sorted(again.unchanged) == ["a", "c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_without_an_atomic_exchange_two_renames_and_a_restore(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    output.write_tree(out, files(a="1"))
+    monkeypatch.setattr(swap, "_RENAMEAT2", None)
+    output.write_tree(out, files(a="2"))
+    assert (out / "a").read_bytes() == GEN + b"2"
+    real_rename = os.rename
+
+    def die_between(src: str | Path, dst: str | Path) -> None:
+        if Path(src).name.startswith(".out.meshgen-stage-"):
+            raise KeyboardInterrupt  # the old tree is moved away, the new one not yet in
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", die_between)
+    with pytest.raises(KeyboardInterrupt):
+        output.write_tree(out, files(a="3"))
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert not out.exists()
+    diff = output.write_tree(out, files(a="2"))  # the next build puts the old tree back first
+    assert diff.unchanged == ["a"] and (out / "a").read_bytes() == GEN + b"2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
