@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -126,7 +127,7 @@ def test_a_build_killed_after_the_swap_leaves_the_new_tree_and_nothing_to_finish
     def die(*_: object, **__: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(output.shutil, "rmtree", die)  # dies while removing the old tree
+    monkeypatch.setattr(shutil, "rmtree", die)  # dies while removing the old tree
     with pytest.raises(KeyboardInterrupt):
         output.write_tree(out, files(a="new", c="3"))
     monkeypatch.undo()
