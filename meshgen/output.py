@@ -96,6 +96,7 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
     for rel in files:
         safe_relative(rel)
     tree = scan(out)
+    current = {rel: _read(out / rel) for rel in files if rel in tree.files}
     problems: list[OutputProblem] = []
     if LEGACY_JOURNAL in tree.files or LEGACY_JOURNAL in tree.dirs:
         problems.append(OutputProblem(
@@ -103,13 +104,11 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
             "never replays one (a commit can put such a file there)",
             str(out / LEGACY_JOURNAL), "remove it after checking where it came from"))
     header = header_line(files)
-    mine = owned(tree, header)
+    mine = owned(tree, header, current)
     diff = TreeDiff()
     for rel, data in sorted(files.items()):
-        parents = [p.as_posix() for p in safe_relative(rel).parents][:-1]
         if rel in tree.files and rel in mine:
-            current = _read(out / rel)
-            (diff.unchanged if current == data else diff.modified).append(rel)
+            (diff.unchanged if current[rel] == data else diff.modified).append(rel)
         elif rel in tree.files:
             problems.append(OutputProblem(
                 "MG093", "was not written by this fleet (not in its inventory, or without "
@@ -120,7 +119,7 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
             problems.append(OutputProblem(
                 "MG093", "is a directory where meshgen writes a file", str(out / rel),
                 "move it away"))
-        elif blocker := next((p for p in parents if p in tree.files), None):
+        elif blocker := next((p for p in _parents(rel) if p in tree.files), None):
             problems.append(OutputProblem(
                 "MG093", "is a file where meshgen needs a directory; meshgen will not "
                 "replace it", str(out / blocker), "move it away"))
@@ -139,6 +138,11 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
                 "MG099", f"{more} more problem(s) in the output directory not shown", str(out))]
         raise OutputError(problems=problems, exit=exit_code)
     return _Survey(tree, mine, diff)
+
+
+def _parents(rel: str) -> list[str]:
+    parts = rel.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts))]
 
 
 def _keys(out: Path, tree: Tree, mine: set[str]) -> list[OutputProblem]:

@@ -5,7 +5,9 @@ read, and the inventory says which files this fleet wrote."""
 from __future__ import annotations
 
 import os
+import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -17,6 +19,7 @@ LEGACY_JOURNAL = ".meshgen-journal"
 RESERVED_PREFIX = ".meshgen-"
 MAX_INVENTORY = 64 * 1024 * 1024
 _MARKER = HEADER_PREFIX.encode()
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _INVENTORY_NOTE = (b"# The files this fleet wrote in this directory, one a line: meshgen "
                    b"overwrites and prunes only these.\n")
 
@@ -36,8 +39,7 @@ def safe_relative(rel: str) -> PurePosixPath:
     path = PurePosixPath(rel)
     escapes = path.as_posix() != rel or path.is_absolute() or "\\" in rel
     if escapes or not path.parts or any(p in ("", ".", "..") for p in path.parts) \
-            or path.parts[0].startswith(RESERVED_PREFIX) \
-            or any(ord(c) < 32 or ord(c) == 127 for c in rel):
+            or path.parts[0].startswith(RESERVED_PREFIX) or _CONTROL.search(rel):
         raise OutputError(f"refusing to write {rel!r}: it would leave the output directory "
                           "or take a name meshgen reserves")
     return path
@@ -94,9 +96,11 @@ def read_regular(path: Path, limit: int) -> bytes:
     symlink is followed and a FIFO that took its place is not waited on."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise OutputError("is not a regular file", code="MG095", where=str(path))
-        return handle.read(limit + 1)
+        # read(n) allocates n bytes up front: ask for what the file holds (+1 to see growth)
+        return handle.read(min(limit, info.st_size) + 1)
 
 
 def first_line(path: Path) -> bytes:
@@ -153,11 +157,12 @@ def read_inventory(tree: Tree) -> tuple[bytes, set[str]] | None:
     return (lines[0] + "\n").encode(), listed
 
 
-def owned(tree: Tree, header: bytes | None) -> set[str]:
+def owned(tree: Tree, header: bytes | None, read: Mapping[str, bytes] | None = None
+          ) -> set[str]:
     """The files under the tree that this fleet wrote: listed in the inventory and still
     starting with the header it lists them under. Without an inventory (output of an
     older meshgen) the files whose header names this fleet; with header None, any
-    meshgen header."""
+    meshgen header. read: contents already read, by path."""
     inventory = read_inventory(tree)
     if inventory is not None:
         listed_header, listed = inventory
@@ -174,7 +179,11 @@ def owned(tree: Tree, header: bytes | None) -> set[str]:
         candidates = set(tree.files) - {INVENTORY}
     found = set()
     for rel in candidates:
-        line = first_line(tree.root / rel)
+        if read is not None and rel in read:
+            data = read[rel]
+            line = data.split(b"\n", 1)[0] + b"\n" if b"\n" in data else b""
+        else:
+            line = first_line(tree.root / rel)
         if (line == header) if header else line.startswith(_MARKER):
             found.add(rel)
     return found
