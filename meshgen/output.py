@@ -105,7 +105,8 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
             str(out / LEGACY_JOURNAL), "remove it after checking where it came from"))
     header = header_line(files)
     mine = owned(tree, header, current)
-    diff = TreeDiff()
+    diff = TreeDiff(stale=sorted(mine - files.keys()))
+    in_the_way = tree.files.keys() - set(diff.stale)
     for rel, data in sorted(files.items()):
         if rel in tree.files and rel in mine:
             (diff.unchanged if current[rel] == data else diff.modified).append(rel)
@@ -119,13 +120,12 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
             problems.append(OutputProblem(
                 "MG093", "is a directory where meshgen writes a file", str(out / rel),
                 "move it away"))
-        elif blocker := next((p for p in _parents(rel) if p in tree.files), None):
+        elif blocker := next((p for p in _parents(rel) if p in in_the_way), None):
             problems.append(OutputProblem(
                 "MG093", "is a file where meshgen needs a directory; meshgen will not "
                 "replace it", str(out / blocker), "move it away"))
         else:
             diff.added.append(rel)
-    diff.stale = sorted(mine - files.keys())
     inventory = inventory_text(files) if files else b""
     current_inventory = _read(out / INVENTORY) if INVENTORY in tree.files else None
     diff.inventory = bool(files) and current_inventory != inventory

@@ -161,3 +161,11 @@ def test_without_an_atomic_exchange_two_renames_and_a_restore(
     diff = output.write_tree(out, files(a="2"))  # the next build puts the old tree back first
     assert diff.unchanged == ["a"] and (out / "a").read_bytes() == GEN + b"2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_stale_file_may_become_a_directory(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    output.write_tree(out, files(a="1"))
+    diff = output.write_tree(out, files(a__b="2"))
+    assert diff.stale == ["a"] and diff.added == ["a/b"]
+    assert (out / "a" / "b").read_bytes() == GEN + b"2"
