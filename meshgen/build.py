@@ -32,8 +32,9 @@ class Build:
 
 def source_name(fleet_path: Path, out: Path) -> str:
     """How generated files name their fleet: relative to the output's parent directory,
-    so the header is the same whatever directory meshgen runs from."""
-    base = out.resolve().parent
+    so the header is the same whatever directory meshgen runs from. A symlinked --out
+    counts where the link is, so the header does not change when the link is moved."""
+    base = Path(os.path.abspath(out)).parent.resolve()
     return Path(os.path.relpath(fleet_path.resolve(), base)).as_posix()
 
 

@@ -123,11 +123,14 @@ def build(fleet: Path | None, out: Path, check: bool, templates: Path | None,
     for from here up to the repository root; --out is then relative to where it was found)."""
     fleet, paths = _discovered(fleet, out=out)
     out = paths["out"]
-    result = compile_fleet(fleet, out, templates)
-    report.add(result.warnings)
     if check:
+        result = compile_fleet(fleet, out, templates)
+        report.add(result.warnings)
         raise Exit(_check(fleet, out, templates, result, report))
-    diff = output.write_tree(out, result.files)
+    with output.locked(out):  # one build at a time per output directory
+        result = compile_fleet(fleet, out, templates)
+        report.add(result.warnings)
+        diff = output.write_tree(out, result.files)
     report.say(f"{out}: {plural(len(result.files), 'file')} for "
                f"{plural(len(result.plan.clusters), 'cluster')}; "
                f"{len(diff.added)} added, {len(diff.modified)} updated, "
@@ -137,14 +140,15 @@ def build(fleet: Path | None, out: Path, check: bool, templates: Path | None,
 def _check(fleet: Path, out: Path, templates: Path | None, result: Build,
            report: Reporter) -> int:
     diff = output.compare(out, result.files)
-    if not diff.changed and not output.pending(out):
+    if not diff.changed:
         report.say(f"{out} is up to date ({plural(len(result.files), 'file')})")
         return EXIT_OK
     command = ["meshgen", "build", str(fleet), "--out", str(out)]
     if templates:
         command += ["--templates", str(templates)]
     fix = f"run: {shlex.join(command)}"
-    for label, paths in (("modified", diff.modified), ("missing", diff.added),
+    inventory = [output.INVENTORY] if diff.inventory else []
+    for label, paths in (("out of date", diff.modified + inventory), ("missing", diff.added),
                          ("stale", diff.stale)):
         for rel in paths:
             if report.fmt == "text":
@@ -152,13 +156,6 @@ def _check(fleet: Path, out: Path, templates: Path | None, result: Build,
             else:
                 report.add([Problem("MG110", f"generated file is {label}: {out / rel}",
                                     Location(str(out / rel), 0, 0), fix)])
-    if output.pending(out):
-        message = f"interrupted: {out / output.JOURNAL} records an unfinished build"
-        if report.fmt == "text":
-            click.echo(message)
-        else:
-            report.add([Problem("MG110", message, Location(str(out / output.JOURNAL), 0, 0),
-                                fix)])
     report.say(f"{out} is out of date; to fix it {fix}")
     return EXIT_FAILED
 

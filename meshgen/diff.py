@@ -15,14 +15,14 @@ import html
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .emit import dump
-from .output import generated_files
-from .yamlc import SafeLoader
+from .errors import FleetError
+from .output import read_tree as read_tree  # the tree on disk, as diff reads it
+from .source import MAX_BYTES, loads
 
 # summary order: added, removed, changed (a file that only moved counts as changed)
 SIGNS = {"added": "+", "removed": "-", "modified": "~", "moved": "~"}
@@ -120,11 +120,6 @@ class TreeChanges:
         }
 
 
-def read_tree(out: Path) -> dict[str, bytes]:
-    """The files meshgen generated under out (an absent directory is an empty tree)."""
-    return {rel: (out / rel).read_bytes() for rel in sorted(generated_files(out))}
-
-
 def entries(files: dict[str, bytes]) -> dict[Key, Entry]:
     found: dict[Key, Entry] = {}
     for rel, data in sorted(files.items()):
@@ -145,13 +140,17 @@ def entries(files: dict[str, bytes]) -> dict[Key, Entry]:
 
 
 def _documents(data: bytes) -> list[tuple[Any, str]]:
-    """Each document with its canonical text; a file that is no YAML is one text."""
-    text = data.decode("utf-8", "replace")
-    try:
-        docs = [d for d in yaml.load_all(text, Loader=SafeLoader) if d is not None]
-    except yaml.YAMLError:
+    """The file's one object with its canonical text. Files may come from a tree on disk,
+    so they are read like fleet files: one document, no aliases expanded, size and depth
+    bounded; anything else is compared as text."""
+    text = data[:MAX_BYTES + 1].decode("utf-8", "replace")
+    if len(data) > MAX_BYTES:
         return [(text, text)]
-    return [(doc, _canonical(doc)) for doc in docs]
+    try:
+        doc = loads(text, "generated file").data
+    except FleetError:
+        return [(text, text)]
+    return [] if doc is None else [(doc, _canonical(doc))]
 
 
 def _canonical(obj: Any) -> str:

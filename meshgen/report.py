@@ -90,8 +90,9 @@ class Reporter:
             self._emit(exc.problems)
             code = EXIT_USAGE
         elif isinstance(exc, output.OutputError):
-            self.fail("MG093", str(exc))
-            code = EXIT_USAGE
+            for problem in exc.problems:
+                self.fail(problem.code, problem.message, problem.where, problem.hint)
+            code = exc.exit
         elif isinstance(exc, KustomizeNotFound):
             self.fail("MG094", str(exc))
             code = EXIT_USAGE

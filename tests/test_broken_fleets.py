@@ -415,8 +415,12 @@ def test_imports_matching_only_through_export_aliases_build(tmp_path: Path,
     assert "details-v2" in imported.read_text()
 
 
-def test_root_expiring_within_30_days_is_only_a_warning(tmp_path: Path, certs_dir: Path,
-                                                       out_dir: Path) -> None:
+def test_root_expiring_within_30_days_is_only_a_warning(tmp_path: Path,
+                                                       certs_dir: Path) -> None:
+    # a directory of its own: out_dir holds another fleet's output, which is refused (MG096)
+    out_dir = tmp_path / "own-out"
+    out_dir.mkdir()
+    (out_dir / SENTINEL).write_text("written by hand; meshgen must never touch this\n")
     fleet = _write_good(tmp_path, certs_dir, GOOD_HEAD % "soon.pem")
     line = next(i for i, text in enumerate(fleet.read_text().splitlines(), 1)
                 if "soon.pem" in text)

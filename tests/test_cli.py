@@ -44,10 +44,12 @@ def test_build_then_check(tmp_path: Path) -> None:
     stale = tmp_path / "overlays" / "gone" / "kustomization.yaml"
     stale.parent.mkdir()
     shutil.copy(tmp_path / "overlays" / "east" / "kustomization.yaml", stale)
+    with open(tmp_path / "overlays" / ".meshgen-inventory", "a") as inventory:
+        inventory.write("gone/kustomization.yaml\n")  # written by an earlier build
     check = meshgen("build", "--check", cwd=tmp_path)
     assert check.returncode == 1
     lines = check.stdout.splitlines()
-    assert "modified: overlays/east/namespaces/stage-mesh/exportedserviceset-prod-mesh.yaml" \
+    assert "out of date: overlays/east/namespaces/stage-mesh/exportedserviceset-prod-mesh.yaml" \
         in lines
     assert "missing: overlays/east/namespaces/prod-mesh.yaml" in lines
     assert "stale: overlays/gone/kustomization.yaml" in lines

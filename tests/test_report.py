@@ -116,14 +116,14 @@ def test_build_check_reports_stale_files_as_annotations(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     fix = escape_data(f"run: meshgen build {fleet} --out {out}")
     assert f"::error file={escape_property(str(peer))},title=MG110::generated file is " \
-           f"modified: {peer}%0A(hint: {fix})" in lines
+           f"out of date: {peer}%0A(hint: {fix})" in lines
     assert any(x.startswith("::error file=") and "title=MG110::generated file is missing" in x
                for x in lines)
     assert lines[-1] == f"{out} is out of date; to fix it run: meshgen build {fleet} --out {out}"
     as_json = invoke("build", str(fleet), "--out", str(out), "--check", "--format", "json")
     assert as_json.exit_code == 1
     assert sorted(p["message"].split(":")[0] for p in json.loads(as_json.stdout)) == [
-        "generated file is missing", "generated file is modified"]
+        "generated file is missing", "generated file is out of date"]
 
 
 def test_validate_formats(tmp_path: Path) -> None:
