@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 
 from .errors import FleetError, Location, Problem
 from .ordering import order
@@ -76,7 +77,9 @@ class Renderer:
         search = [str(override_dir)] if override_dir else []
         search.append(str(bundled_templates()))
         self.override_dir = override_dir
-        self.env = jinja2.Environment(
+        # sandboxed: a --templates override is input, and must not reach Python internals
+        # (attributes such as __globals__, hence os.popen) nor mutate the plan it renders
+        self.env = jinja2.sandbox.ImmutableSandboxedEnvironment(
             loader=jinja2.FileSystemLoader(search),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -107,8 +110,13 @@ class Renderer:
         try:
             text = template.render(**context)
         except jinja2.TemplateError as exc:
-            raise FleetError(Problem("MG091", f"template {name} failed: {exc}", where,
-                                     "fix the template passed with --templates")) from None
+            refused = isinstance(exc, jinja2.sandbox.SecurityError)
+            raise FleetError(Problem(
+                "MG091", f"template {name} " + ("uses what templates may not (sandbox): "
+                                                if refused else "failed: ") + str(exc),
+                _failed_at(exc, where),
+                "templates may read the values they are given, not Python internals"
+                if refused else "fix the template passed with --templates")) from None
         parsed = _parse_rendered(text, name, where)
         api_version, kind = TEMPLATES[name]
         if not isinstance(parsed, dict):
@@ -126,6 +134,18 @@ class Renderer:
                 f"({found[0]}), expected {kind} {expect_namespace}/{expect_name} ({api_version})",
                 where, "a template may not change an object's kind, name or namespace"))
         return obj
+
+
+def _failed_at(exc: BaseException, where: Location) -> Location:
+    """The template line a render error happened on: jinja2 rewrites the traceback so that
+    a frame stands for the template file and line."""
+    line = 0
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == where.file:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return Location(where.file, line, 1) if line else where
 
 
 class _DuplicateKey(Exception):
