@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.exceptions
 import jinja2.sandbox
 
 from .errors import FleetError, Location, Problem
@@ -110,7 +111,7 @@ class Renderer:
         try:
             text = template.render(**context)
         except jinja2.TemplateError as exc:
-            refused = isinstance(exc, jinja2.sandbox.SecurityError)
+            refused = isinstance(exc, jinja2.exceptions.SecurityError)
             raise FleetError(Problem(
                 "MG091", f"template {name} " + ("uses what templates may not (sandbox): "
                                                 if refused else "failed: ") + str(exc),
