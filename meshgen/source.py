@@ -9,6 +9,8 @@ expanded or silently resolved.
 from __future__ import annotations
 
 import math
+import os
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,12 +74,31 @@ class Unreadable(Exception):
 
 def read_capped(path: Path, limit: int) -> bytes:
     """At most limit + 1 bytes of an input file, so the caller can tell it is too large
-    without reading all of a huge one (or /dev/zero)."""
+    without reading all of a huge one. Only regular files are read: a FIFO or a device
+    would block or never end. The file is opened without blocking and checked through its
+    descriptor, so nothing can swap it between the check and the read."""
     try:
-        with path.open("rb") as handle:
-            return handle.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         raise Unreadable(getattr(exc, "strerror", None) or str(exc)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise Unreadable(f"not a regular file ({_file_kind(mode)})")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit + 1)
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a file")
 
 
 def load(path: Path, name: str | None = None) -> SourceFile:
