@@ -28,6 +28,7 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import FleetError, Location, Problem, Problems
@@ -146,6 +147,8 @@ def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
             Problem("MG001", f"YAML syntax error: {message}", _location(name, mark),
                     "fix the YAML syntax at this position (indentation, quotes, colons)")
         ) from None
+    except ReaderError as exc:
+        raise FleetError(_reader_problem(exc, text, name)) from None
     except (YAMLError, ValueError) as exc:
         raise FleetError(
             Problem("MG001", f"YAML syntax error: {exc}", Location(name, 1, 1),
@@ -158,6 +161,20 @@ def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
         )
     builder.problems.raise_if_errors()
     return source
+
+
+def _reader_problem(exc: ReaderError, text: str, name: str) -> Problem:
+    """A character YAML does not allow (a control character), at its line and column."""
+    position = exc.position if isinstance(exc.position, int) else 0
+    before = text[:position]
+    line = before.count("\n") + 1
+    column = position - (before.rfind("\n") + 1) + 1
+    character = exc.character if isinstance(exc.character, int) else 0
+    return Problem("MG001", f"character U+{character:04X} is not allowed in YAML "
+                   f"({exc.reason})", Location(name, line, column),
+                   "remove it; in a double-quoted string it can be written as an escape, "
+                   f'e.g. "\\x{character:02x}"' if character < 0x100 else
+                   "remove it; in a double-quoted string it can be written as an escape")
 
 
 def _location(name: str, mark: Any) -> Location:
@@ -291,8 +308,13 @@ class _Builder:
         kind = str(tag).removeprefix(_TAG)
         try:
             return _construct(kind, value)
+        except _OutOfRange:
+            self.error(event, "MG006", f"integer {shortened(value)} is outside the 64-bit "
+                       "range Kubernetes stores", "write a smaller number, or quote it to "
+                       "make it a string")
+            return None
         except ValueError:
-            self.error(event, "MG001", f'"{value}" is not a valid !!{kind}',
+            self.error(event, "MG001", f"{shortened(value)} is not a valid !!{kind}",
                        "fix the value or remove the tag")
             return value
 
@@ -310,6 +332,22 @@ def _has_surrogate(value: str) -> bool:
     return False
 
 
+# Kubernetes stores integers as int64; larger ones cannot reach a cluster intact, and
+# Python refuses to print those with more than 4,300 digits (sys.get_int_max_str_digits)
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+class _OutOfRange(ValueError):
+    pass
+
+
+def shortened(value: str, limit: int = 40) -> str:
+    """value quoted for a message, cut to limit characters (with its length) if longer."""
+    if len(value) <= limit:
+        return f'"{value}"'
+    return f'"{value[:limit]}…" ({len(value)} characters)'
+
+
 def _construct(kind: str, value: str) -> Any:
     if kind == "null":
         return None
@@ -321,9 +359,13 @@ def _construct(kind: str, value: str) -> Any:
         digits = value.replace("_", "")
         sign = -1 if digits.startswith("-") else 1
         digits = digits.lstrip("+-")
-        if digits[:2].lower() in ("0x", "0o", "0b"):
-            return sign * int(digits, 0)
-        return sign * int(digits, 10)
+        base = 0 if digits[:2].lower() in ("0x", "0o", "0b") else 10
+        if base == 10 and len(digits.lstrip("0")) > len(str(INT_MAX)):
+            raise _OutOfRange(value)  # decided before int() would meet Python's limit
+        number = sign * int(digits, base)
+        if not INT_MIN <= number <= INT_MAX:
+            raise _OutOfRange(value)
+        return number
     if kind == "float":
         lowered = value.lower().replace("_", "")
         if lowered.lstrip("+-") == ".inf":
