@@ -18,7 +18,15 @@ from typing import Any
 import click
 
 from . import output
-from .errors import FleetError, Location, Problem, Problems, format_problems, problem_dicts
+from .errors import (
+    FleetError,
+    Location,
+    Problem,
+    Problems,
+    format_problems,
+    printable,
+    problem_dicts,
+)
 from .kustomize import KustomizeNotFound
 
 PROBLEM_FORMATS = ("text", "json", "github")
@@ -56,9 +64,9 @@ class Reporter:
     def fail(self, code: str, message: str, where: str = "", hint: str = "") -> None:
         """A problem that is not in the fleet file (where: a path, or nothing)."""
         if self.fmt == "text":  # printed as meshgen always has: without a position
-            prefix = f"{where}: " if where else ""
-            click.echo(f"{prefix}error[{code}]: {message}" + (f"\n  hint: {hint}" if hint else ""),
-                       err=True)
+            prefix = f"{printable(where)}: " if where else ""
+            click.echo(f"{prefix}error[{code}]: {printable(message)}"
+                       + (f"\n  hint: {printable(hint)}" if hint else ""), err=True)
             return
         self.add([Problem(code, message, Location(where, 0, 0), hint)])
 
