@@ -28,6 +28,7 @@ from .ca import (
     make_certificate,
     private_key_pem,
 )
+from .certfiles import target_problem
 from .certs import signed_by
 from .errors import FleetError, Location, Problem, Problems
 from .output import write_atomic
@@ -110,6 +111,7 @@ def init_ca(plan: Plan, base_dir: Path, ca_dir: Path, out: Path, *, key_type: Ke
             ca_dir / "meshes" / mesh.name, mesh, roots[ident], organization, key_type, days,
             base_dir / mesh.ca.cert_chain_path if mesh.ca.cert_chain_path else None))
     roots_public, chains_public = _public_files(result)
+    _refuse_targets(plan, base_dir, result)
     _refuse_conflicts(roots_public)
     _write_ca_dir(ca_dir, result)
     for path, data in {**roots_public, **chains_public}.items():
@@ -117,6 +119,46 @@ def init_ca(plan: Plan, base_dir: Path, ca_dir: Path, out: Path, *, key_type: Ke
             write_atomic(path, data)
             result.public_written.append(path)
     return result
+
+
+def _refuse_targets(plan: Plan, base_dir: Path, result: CAInit) -> None:
+    """Every public file goes inside the fleet's repository, never over the fleet file or
+    anything but certificates, and no file is both a root and a chain (or two chains)."""
+    problems = Problems()
+    seen: dict[Path, str] = {}
+    for path, what, where in _public_settings(plan, result):
+        rel = path.relative_to(base_dir).as_posix()
+        if problem := target_problem(plan.source.path, rel, where):
+            problems.add(problem)
+            continue
+        resolved = path.resolve()
+        if resolved in seen and seen[resolved] != what:
+            problems.add(Problem("MG125", f'"{rel}" would hold both {seen[resolved]} and '
+                                 f"{what}", where, "give each certificate file one purpose"))
+        seen.setdefault(resolved, what)
+    problems.raise_if_errors()
+
+
+def _public_settings(plan: Plan, result: CAInit) -> list[tuple[Path, str, Location]]:
+    """(public file, what it holds, the fleet.yaml setting naming it) for every file."""
+    found: list[tuple[Path, str, Location]] = []
+    by_ident = {r.ident: r for r in result.roots}
+    for mesh in plan.meshes:
+        if not mesh.ca.plugged_in:
+            continue
+        root = by_ident[root_ident(mesh)]
+        shared = shared_trust(mesh, plan.trust)
+        if root.public is not None:
+            setting = (*shared.origin, "rootCert") if shared and shared.root_cert_path \
+                else mesh.origin("rootCert")
+            found.append((root.public, f"the root {root.ident}", plan.source.at(setting)))
+    for intermediate in result.intermediates:
+        if intermediate.chain_public is not None:
+            mesh = intermediate.mesh
+            found.append((intermediate.chain_public, f'the chain of mesh "{mesh.name}"',
+                          plan.source.at(mesh.origins.get("ca.certChain",
+                                                          mesh.origin("name")))))
+    return found
 
 
 def _refuse_inside(ca_dir: Path, out: Path) -> None:

@@ -77,7 +77,7 @@ def parse_certificates(raw: bytes, name: str, now: datetime.datetime | None = No
                        ) -> list[x509.Certificate]:
     """The CA certificates of a PEM bundle, each checked; refuse keys and anything else."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    kinds = {m.group(1).decode() for m in _PEM_BLOCK.finditer(raw)}
+    kinds = pem_kinds(raw)
     if any("PRIVATE KEY" in kind for kind in kinds):
         raise CertificateProblem(
             "MG055", f"{name} contains a private key",
@@ -100,6 +100,11 @@ def parse_certificates(raw: bytes, name: str, now: datetime.datetime | None = No
     for cert in certificates:
         _check_ca(name, cert, now)
     return certificates
+
+
+def pem_kinds(raw: bytes) -> set[str]:
+    """The labels of the PEM blocks in raw ("CERTIFICATE", "PRIVATE KEY", ...)."""
+    return {m.group(1).decode() for m in _PEM_BLOCK.finditer(raw)}
 
 
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
