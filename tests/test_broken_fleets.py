@@ -158,6 +158,7 @@ def certs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     expiring, _ = issue_intermediate(good, good_key, "expiring intermediate CA", days=10)
     files = {
         "good.pem": _pem(good),
+        "good-copy.pem": _pem(good),
         "other.pem": _pem(other),
         "soon.pem": _pem(soon),
         "leaf.pem": _pem(leaf),
