@@ -29,7 +29,7 @@ from .ca import (
     private_key_pem,
 )
 from .certfiles import target_problem
-from .certs import signed_by
+from .certs import UNREADABLE, signed_by
 from .errors import FleetError, Location, Problem, Problems
 from .output import write_atomic
 from .plan import CACERTS, CACERTS_KEYS, MeshPlan, Plan, shared_trust
@@ -198,7 +198,7 @@ def _load_pair(cert_file: Path, key_file: Path) -> tuple[x509.Certificate, Priva
     try:
         cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
         key = load_pem_private_key(key_file.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, *UNREADABLE) as exc:
         raise FleetError(Problem("MG123", f"cannot read {cert_file} and {key_file}: {exc}",
                                  Location(str(cert_file), 0, 0),
                                  "remove the damaged pair to let ca init make a new one")
@@ -298,7 +298,7 @@ def _check_material(files: dict[str, bytes], directory: Path, now: datetime.date
         cert = x509.load_pem_x509_certificate(files["ca-cert.pem"])
         root = x509.load_pem_x509_certificate(files["root-cert.pem"])
         key = load_pem_private_key(files["ca-key.pem"], password=None)
-    except ValueError as exc:
+    except UNREADABLE as exc:
         raise FleetError(Problem("MG124", f"{directory}: unreadable CA files: {exc}",
                                  Location(str(directory), 0, 0),
                                  "remove the directory and run `meshgen ca init` again")
