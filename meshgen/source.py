@@ -69,6 +69,13 @@ class SourceFile:
         return self.keys.get(tuple(path)) or self.at(path)
 
 
+def path_text(name: str) -> str:
+    """A path as text that is the same under every locale: Python decodes file names and
+    arguments with the locale's encoding (ISO-8859-1 turns UTF-8 "é" into "Ã©"), so the
+    bytes are recovered and read as UTF-8; bytes that are no UTF-8 become \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 class Unreadable(Exception):
     """An input file cannot be read; the message says why."""
 
