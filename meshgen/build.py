@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .budget import DEFAULT_BUDGET, Budget
 from .deliver import render_delivery
 from .emit import emit
 from .errors import FleetError, Problem, Problems, Severity
@@ -81,9 +82,9 @@ def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None,
 
 
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
-                  now: datetime.datetime | None = None) -> Build:
+                  now: datetime.datetime | None = None, budget: Budget = DEFAULT_BUDGET) -> Build:
     fleet, plan = _front(fleet_path, now)
-    documents = render_plan(plan, templates)
+    documents = render_plan(plan, templates, budget)
     bundles = render_delivery(plan, documents, templates)
     files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out),
                  bundles)

@@ -79,14 +79,24 @@ class Problems:
     items: list[Problem] = field(default_factory=list)
     cap: int = MAX_PROBLEMS
     dropped: int = 0
+    # what is in items, and how many of them are errors: adding stays O(1), so a fleet
+    # with thousands of warnings costs linear time, not quadratic
+    _seen: set[Problem] = field(default_factory=set, repr=False, compare=False)
+    _error_count: int = field(default=0, repr=False, compare=False)
 
     def add(self, problem: Problem) -> None:
-        if problem in self.items:
+        if len(self._seen) != len(self.items):  # items was filled directly
+            self._seen = set(self.items)
+            self._error_count = sum(p.severity is Severity.ERROR for p in self.items)
+        if problem in self._seen:
             return
-        if len(self.errors) >= self.cap and problem.severity is Severity.ERROR:
+        is_error = problem.severity is Severity.ERROR
+        if is_error and self._error_count >= self.cap:
             self.dropped += 1
             return
         self.items.append(problem)
+        self._seen.add(problem)
+        self._error_count += is_error
 
     def extend(self, problems: Iterable[Problem]) -> None:
         for problem in problems:

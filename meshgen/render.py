@@ -12,6 +12,7 @@ import jinja2
 import jinja2.exceptions
 import jinja2.sandbox
 
+from .budget import DEFAULT_BUDGET, Budget, check_budget
 from .errors import FleetError, Location, Problem
 from .ordering import order
 from .plan import CACERTS, CACERTS_DIR, CACERTS_KEYS, MeshPlan, Peering, Plan, deep_merge
@@ -193,7 +194,9 @@ def _control_plane(renderer: Renderer, mesh: MeshPlan, peerings: list[Peering]) 
     return obj
 
 
-def render_plan(plan: Plan, templates: Path | None = None) -> list[Document]:
+def render_plan(plan: Plan, templates: Path | None = None,
+                budget: Budget = DEFAULT_BUDGET) -> list[Document]:
+    check_budget(plan, budget)  # before anything is rendered
     renderer = Renderer(plan.fleet_name, templates)
     documents: list[Document] = []
     for cluster in plan.clusters:

@@ -37,6 +37,8 @@ from .errors import FleetError, Location, Problem, Problems
 DEFAULT_FLEET = Path("fleet/fleet.yaml")
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
+# reading a value costs tens of microseconds: this bounds the time a file can take to load
+MAX_NODES = 200_000
 
 PathKey = tuple[str | int, ...]
 
@@ -212,6 +214,8 @@ class _Builder:
         self.resolver = VersionedResolver(version=(1, 2))
         self.stack: list[_Frame] = []
         self.anchors: set[str] = set()
+        self.nodes = 0
+        self.resolved: dict[str, Any] = {}
 
     def run(self, events: Any) -> None:
         try:
@@ -221,6 +225,14 @@ class _Builder:
             return
 
     def feed(self, event: Any) -> None:
+        if isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent,
+                              AliasEvent)):
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                self.error(event, "MG007", f"the file holds more than {MAX_NODES:,} values "
+                           "(keys, values and list items)", "a fleet describes meshes, not "
+                           "data: keep bulk data out of it (such as long lists in smcpSpec)")
+                raise _Refused
         if isinstance(event, ScalarEvent):
             self.check_node(event)
             self.place(event, self.scalar(event))
@@ -311,7 +323,14 @@ class _Builder:
             plain = event.implicit[0] and event.style in ("", None)
             if not plain:
                 return value
-            tag = self.resolver.resolve(ScalarNode, value, event.implicit)
+            tag = self.resolved.get(value)
+            if tag is None:
+                # the resolver is the slowest step of loading; a plain scalar's tag
+                # depends on its text only, and fleets repeat their values a lot
+                if len(self.resolved) >= 4096:
+                    self.resolved.clear()
+                tag = self.resolved[value] = self.resolver.resolve(ScalarNode, value,
+                                                                   event.implicit)
         kind = str(tag).removeprefix(_TAG)
         try:
             return _construct(kind, value)
