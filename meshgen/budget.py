@@ -9,7 +9,9 @@ import json
 from dataclasses import dataclass
 
 from .errors import FleetError, Problem, Problems
+from .model import Fleet
 from .plan import MeshPlan, Plan
+from .source import SourceFile
 
 DEFAULT_MAX_OBJECTS = 50_000
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -24,6 +26,26 @@ class Budget:
 
 
 DEFAULT_BUDGET = Budget()
+
+
+_SPLIT_HINT = ("split large federations (a full federation of n meshes makes n·(n-1) "
+               "peerings; a star makes 2·(n-1)), or raise the budget with --max-objects")
+
+
+def check_federations(fleet: Fleet, source: SourceFile, budget: Budget) -> None:
+    """Before planning: every peering makes at least two objects (the peer and its root
+    ConfigMap), so the federations alone can show the budget is exceeded, without the
+    time and memory of planning a million peerings."""
+    sizes = [len(set(f.meshes)) for f in fleet.federations]
+    peerings = [n * (n - 1) if f.topology == "full" else 2 * (n - 1)
+                for f, n in zip(fleet.federations, sizes, strict=True)]
+    least = 2 * sum(peerings)
+    if least > budget.max_objects:
+        largest = max(range(len(peerings)), key=lambda i: peerings[i])
+        raise FleetError(Problem(
+            "MG150", f"the fleet would generate at least {least:,} objects, more than the "
+            f"{budget.max_objects:,} allowed", source.at(("federations", largest, "meshes")),
+            _SPLIT_HINT))
 
 
 def planned_objects(plan: Plan) -> int:
@@ -60,8 +82,7 @@ def check_budget(plan: Plan, budget: Budget) -> None:
         problems.add(Problem(
             "MG150", f"the fleet would generate {objects:,} objects, more than the "
             f"{budget.max_objects:,} allowed", where,
-            "split large federations (a full federation of n meshes makes n·(n-1) peerings; "
-            "a star makes 2·(n-1)), or raise the budget with --max-objects"))
+            _SPLIT_HINT))
     size = objects * BYTES_PER_OBJECT + sum(_spec_bytes(m) for m in plan.meshes)
     if size > budget.max_bytes and not problems:  # too many objects is the cause to name
         biggest = max(plan.meshes, key=_spec_bytes)
