@@ -52,8 +52,10 @@ class Reporter:
         self.result: dict[str, Any] | None = None
 
     def say(self, text: str) -> None:
-        """A line for people: stdout, or stderr when stdout carries JSON."""
-        click.echo(text, err=self.fmt == "json")
+        """A line for people: stdout, or stderr when stdout carries JSON. Input quoted in
+        it (a certificate's subject, a path) is printed with escapes, line by line."""
+        click.echo("\n".join(printable(line) for line in text.split("\n")),
+                   err=self.fmt == "json")
 
     def add(self, problems: Iterable[Problem]) -> None:
         batch = Problems()

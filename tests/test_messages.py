@@ -87,3 +87,11 @@ def test_a_file_name_cannot_forge_properties() -> None:
     assert "\n" not in annotation
     assert annotation.startswith("::error file=a%2Cline=1%3A%3A\\n%3A%3Aerror%3A%3Ax.yaml,"
                                  "line=2,col=3,title=MG001::m")
+
+
+def test_lines_for_people_are_printed_with_escapes(capsys: pytest.CaptureFixture[str]) -> None:
+    from meshgen.report import Reporter
+
+    Reporter("text").say("root CN=evil\x1b]0;owned\x07 (expires 2030-01-01)\nnext: build")
+    assert capsys.readouterr().out == \
+        "root CN=evil\\x1b]0;owned\\x07 (expires 2030-01-01)\nnext: build\n"
