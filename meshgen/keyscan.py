@@ -28,7 +28,6 @@ _B64_BEGIN = re.compile(rb"LS0tLS1CRUdJT|0tLS0tQkVHSU|tLS0tLUJFR0lO")
 # so the search is a fast scan
 _B64_DER_KEY = re.compile(rb"M(?:[A-Za-z0-9+/]{2}CAQ[AE]|I[GH][A-Za-z0-9+/]AgE[AB]|"
                           rb"II[A-Za-z0-9+/]{3}IB[AB])")
-_DER_MARKERS = (b"CAQ", b"AgE", b"IBA", b"IBB")  # one of them is in every such start
 _B64_CHAR = re.compile(rb"[A-Za-z0-9+/]")
 _ESCAPE = re.compile(rb"\\[0abefnrtv]")
 # base64 from a start on, across the line breaks of a wrapped block (or "\n" escapes)
@@ -63,8 +62,6 @@ def _first_key(data: bytes) -> tuple[int, str]:
             if _B64_BEGIN.search(token.group(0)) and \
                     _PEM_KEY.search(_decoded(token.group(0))):
                 return token.start(), "base64-encoded PEM"
-    if not any(marker in data for marker in _DER_MARKERS):
-        return -1, ""
     for start in _B64_DER_KEY.finditer(data):
         if not _starts_token(data, start.start()):
             continue
