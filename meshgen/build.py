@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .budget import DEFAULT_BUDGET, Budget, check_federations
 from .deliver import render_delivery
 from .emit import emit
 from .errors import FleetError, Problem, Problems, Severity
@@ -67,10 +68,12 @@ def delivery_path_problem(fleet: Fleet, plan: Plan, out: Path) -> Problem | None
                    f"{plan.delivery.path}", Severity.WARNING)
 
 
-def _front(fleet_path: Path, now: datetime.datetime | None, certificates: bool = True
-           ) -> tuple[Fleet, Plan]:
+def _front(fleet_path: Path, now: datetime.datetime | None, certificates: bool = True,
+           budget: Budget | None = None) -> tuple[Fleet, Plan]:
     source = load(fleet_path, str(fleet_path))
     fleet = parse_fleet(source)
+    if budget is not None:
+        check_federations(fleet, source, budget)
     return fleet, build_plan(fleet, source, fleet_path.resolve().parent, now, certificates)
 
 
@@ -82,9 +85,9 @@ def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None,
 
 
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
-                  now: datetime.datetime | None = None) -> Build:
-    fleet, plan = _front(fleet_path, now)
-    documents = render_plan(plan, templates)
+                  now: datetime.datetime | None = None, budget: Budget = DEFAULT_BUDGET) -> Build:
+    fleet, plan = _front(fleet_path, now, budget=budget)
+    documents = render_plan(plan, templates, budget)
     bundles = render_delivery(plan, documents, templates)
     files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out),
                  bundles)

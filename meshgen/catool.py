@@ -32,7 +32,8 @@ from .ca import (
     make_certificate,
     private_key_pem,
 )
-from .certs import signed_by
+from .certfiles import target_problem
+from .certs import UNREADABLE, signed_by
 from .errors import FleetError, Location, Problem, Problems
 from .output import write_atomic
 from .plan import CACERTS, CACERTS_KEYS, MeshPlan, Plan, shared_trust
@@ -122,6 +123,7 @@ def init_ca(plan: Plan, base_dir: Path, ca_dir: Path, out: Path, *, key_type: Ke
     for istio in plan.istio:
         _istio_mesh(istio, ca_dir, result, organization, key_type, root_days, days)
     roots_public, chains_public = _public_files(result)
+    _refuse_targets(plan, base_dir, result)
     _refuse_conflicts(roots_public)
     _write_ca_dir(ca_dir, result)
     for path, data in {**roots_public, **chains_public}.items():
@@ -146,6 +148,46 @@ def _istio_mesh(mesh: IstioMeshPlan, ca_dir: Path, result: CAInit, organization:
         intermediate = _intermediate(ca_dir / "meshes" / mesh.name / primary.name, mesh, root,
                                      organization, key_type, days, None, primary.name)
         result.intermediates.append(intermediate)
+
+
+def _refuse_targets(plan: Plan, base_dir: Path, result: CAInit) -> None:
+    """Every public file goes inside the fleet's repository, never over the fleet file or
+    anything but certificates, and no file is both a root and a chain (or two chains)."""
+    problems = Problems()
+    seen: dict[Path, str] = {}
+    for path, what, where in _public_settings(plan, result):
+        rel = path.relative_to(base_dir).as_posix()
+        if problem := target_problem(plan.source.path, rel, where):
+            problems.add(problem)
+            continue
+        resolved = path.resolve()
+        if resolved in seen and seen[resolved] != what:
+            problems.add(Problem("MG125", f'"{rel}" would hold both {seen[resolved]} and '
+                                 f"{what}", where, "give each certificate file one purpose"))
+        seen.setdefault(resolved, what)
+    problems.raise_if_errors()
+
+
+def _public_settings(plan: Plan, result: CAInit) -> list[tuple[Path, str, Location]]:
+    """(public file, what it holds, the fleet.yaml setting naming it) for every file."""
+    found: list[tuple[Path, str, Location]] = []
+    by_ident = {r.ident: r for r in result.roots}
+    for mesh in plan.meshes:
+        if not mesh.ca.plugged_in:
+            continue
+        root = by_ident[root_ident(mesh)]
+        shared = shared_trust(mesh, plan.trust)
+        if root.public is not None:
+            setting = (*shared.origin, "rootCert") if shared and shared.root_cert_path \
+                else mesh.origin("rootCert")
+            found.append((root.public, f"the root {root.ident}", plan.source.at(setting)))
+    for intermediate in result.intermediates:
+        if intermediate.chain_public is not None:
+            owner = intermediate.mesh
+            found.append((intermediate.chain_public, f'the chain of mesh "{owner.name}"',
+                          plan.source.at(owner.origins.get("ca.certChain",
+                                                           owner.origin("name")))))
+    return found
 
 
 def _refuse_inside(ca_dir: Path, out: Path) -> None:
@@ -187,7 +229,7 @@ def _load_pair(cert_file: Path, key_file: Path) -> tuple[x509.Certificate, Priva
     try:
         cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
         key = load_pem_private_key(key_file.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, *UNREADABLE) as exc:
         raise FleetError(Problem("MG123", f"cannot read {cert_file} and {key_file}: {exc}",
                                  Location(str(cert_file), 0, 0),
                                  "remove the damaged pair to let ca init make a new one")
@@ -297,7 +339,7 @@ def _check_material(files: dict[str, bytes], directory: Path, now: datetime.date
         cert = x509.load_pem_x509_certificate(files["ca-cert.pem"])
         root = x509.load_pem_x509_certificate(files["root-cert.pem"])
         key = load_pem_private_key(files["ca-key.pem"], password=None)
-    except ValueError as exc:
+    except UNREADABLE as exc:
         raise FleetError(Problem("MG124", f"{directory}: unreadable CA files: {exc}",
                                  Location(str(directory), 0, 0),
                                  "remove the directory and run `meshgen ca init` again")

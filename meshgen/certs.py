@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from .errors import plural
 from .source import Unreadable, read_capped
 
 EXPIRY_WARNING = datetime.timedelta(days=30)
+# what cryptography raises for a damaged or crafted certificate (not all are ValueErrors)
+UNREADABLE = (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension,
+              x509.UnsupportedGeneralNameType, x509.InvalidVersion)
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 
 
@@ -78,7 +81,7 @@ def parse_certificates(raw: bytes, name: str, now: datetime.datetime | None = No
                        ) -> list[x509.Certificate]:
     """The CA certificates of a PEM bundle, each checked; refuse keys and anything else."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    kinds = {m.group(1).decode() for m in _PEM_BLOCK.finditer(raw)}
+    kinds = pem_kinds(raw)
     if any("PRIVATE KEY" in kind for kind in kinds):
         raise CertificateProblem(
             "MG055", f"{name} contains a private key",
@@ -93,14 +96,39 @@ def parse_certificates(raw: bytes, name: str, now: datetime.datetime | None = No
         )
     try:
         certificates = x509.load_pem_x509_certificates(raw)
-    except ValueError as exc:
+    except UNREADABLE as exc:
         raise CertificateProblem(
             "MG051", f"{name}: cannot parse certificate: {exc}",
             "regenerate or re-export the certificate as PEM",
         ) from None
-    for cert in certificates:
+    for number, cert in enumerate(certificates, 1):
+        _decode(cert, name, number)
         _check_ca(name, cert, now)
     return certificates
+
+
+def _decode(cert: x509.Certificate, name: str, number: int) -> None:
+    """Read every part meshgen (or istiod) will look at now: cryptography parses names,
+    extensions and the signature algorithm only when asked, and a crafted certificate
+    (duplicate or malformed extensions, an unknown algorithm) fails there."""
+    try:
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        list(cert.extensions)
+        cert.signature_hash_algorithm  # noqa: B018  (read for its check)
+        cert.public_key()
+        cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
+    except UNREADABLE as exc:
+        raise CertificateProblem(
+            "MG051", f"{name}: certificate {number} in the file cannot be read: "
+            f"{type(exc).__name__}: {exc}",
+            "regenerate or re-export the certificate; this one is damaged or crafted",
+        ) from None
+
+
+def pem_kinds(raw: bytes) -> set[str]:
+    """The labels of the PEM blocks in raw ("CERTIFICATE", "PRIVATE KEY", ...)."""
+    return {m.group(1).decode() for m in _PEM_BLOCK.finditer(raw)}
 
 
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -109,7 +137,7 @@ def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
     return True
 

@@ -14,6 +14,7 @@ import click
 from click.core import ParameterSource
 
 from . import __version__, output
+from .budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_OBJECTS, Budget
 from .build import DEFAULT_OUT, Build, compile_fleet, plan_fleet
 from .ca import KEY_TYPES, KeyType
 from .catool import DEFAULT_CA_DIR, cacerts_secret, init_ca
@@ -115,20 +116,25 @@ def main() -> None:
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 when the tree on disk differs from the build.")
 @templates_option
+@click.option("--max-objects", type=click.IntRange(min=1), default=DEFAULT_MAX_OBJECTS,
+              show_default=True, help="Refuse a fleet that would generate more objects.")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES,
+              show_default=True, help="Refuse a fleet that would generate more bytes.")
 @problem_format
 @_reported
-def build(fleet: Path | None, out: Path, check: bool, templates: Path | None,
-          report: Reporter) -> None:
+def build(fleet: Path | None, out: Path, check: bool, templates: Path | None, max_objects: int,
+          max_bytes: int, report: Reporter) -> None:
     """Build one Kustomize overlay per cluster from FLEET (default: fleet/fleet.yaml, looked
     for from here up to the repository root; --out is then relative to where it was found)."""
     fleet, paths = _discovered(fleet, out=out)
     out = paths["out"]
+    budget = Budget(max_objects, max_bytes)
     if check:
-        result = compile_fleet(fleet, out, templates)
+        result = compile_fleet(fleet, out, templates, budget=budget)
         report.add(result.warnings)
         raise Exit(_check(fleet, out, templates, result, report))
     with output.locked(out):  # one build at a time per output directory
-        result = compile_fleet(fleet, out, templates)
+        result = compile_fleet(fleet, out, templates, budget=budget)
         report.add(result.warnings)
         diff = output.write_tree(out, result.files)
     report.say(f"{out}: {plural(len(result.files), 'file')} for "

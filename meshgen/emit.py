@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .render import Document
+from .source import path_text
 
 if TYPE_CHECKING:
     from .deliver import Bundle
@@ -39,7 +40,7 @@ _Dumper.add_representer(dict, _represent_dict)
 
 
 def header(source_name: str) -> str:
-    return f"{HEADER_PREFIX}{source_name}. DO NOT EDIT.\n"
+    return f"{HEADER_PREFIX}{path_text(source_name)}. DO NOT EDIT.\n"
 
 
 def canonical_keys(mapping: dict[str, Any]) -> list[str]:

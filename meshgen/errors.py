@@ -15,6 +15,25 @@ class Severity(str, Enum):
     WARNING = "warning"
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """text with every non-printable character (controls such as ESC, CR and LF, format
+    characters such as bidi overrides, separators other than the space) written as a
+    Python-style escape, so that input quoted in a message can neither draw on a terminal
+    nor forge lines of output. Printable non-ASCII text stays as it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _ESCAPES.get(c) or _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 \
+        else f"\\U{code:08x}"
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     file: str
@@ -23,8 +42,8 @@ class Location:
 
     def __str__(self) -> str:
         if self.line <= 0:
-            return self.file
-        return f"{self.file}:{self.line}:{self.column}"
+            return printable(self.file)
+        return f"{printable(self.file)}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)
@@ -36,20 +55,20 @@ class Problem:
     severity: Severity = Severity.ERROR
 
     def format_text(self) -> str:
-        text = f"{self.location}: {self.severity.value}[{self.code}]: {self.message}"
+        text = f"{self.location}: {self.severity.value}[{self.code}]: {printable(self.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {printable(self.hint)}"
         return text
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "file": self.location.file,
+            "file": printable(self.location.file),
             "line": self.location.line,
             "column": self.location.column,
             "severity": self.severity.value,
             "code": self.code,
-            "message": self.message,
-            "hint": self.hint,
+            "message": printable(self.message),
+            "hint": printable(self.hint),
         }
 
 
@@ -60,14 +79,24 @@ class Problems:
     items: list[Problem] = field(default_factory=list)
     cap: int = MAX_PROBLEMS
     dropped: int = 0
+    # what is in items, and how many of them are errors: adding stays O(1), so a fleet
+    # with thousands of warnings costs linear time, not quadratic
+    _seen: set[Problem] = field(default_factory=set, repr=False, compare=False)
+    _error_count: int = field(default=0, repr=False, compare=False)
 
     def add(self, problem: Problem) -> None:
-        if problem in self.items:
+        if len(self._seen) != len(self.items):  # items was filled directly
+            self._seen = set(self.items)
+            self._error_count = sum(p.severity is Severity.ERROR for p in self.items)
+        if problem in self._seen:
             return
-        if len(self.errors) >= self.cap and problem.severity is Severity.ERROR:
+        is_error = problem.severity is Severity.ERROR
+        if is_error and self._error_count >= self.cap:
             self.dropped += 1
             return
         self.items.append(problem)
+        self._seen.add(problem)
+        self._error_count += is_error
 
     def extend(self, problems: Iterable[Problem]) -> None:
         for problem in problems:
@@ -110,7 +139,8 @@ def plural(count: int, noun: str) -> str:
 
 
 def escape_data(value: str) -> str:
-    """A GitHub workflow command's message: %, CR and LF are percent-encoded."""
+    """A GitHub workflow command's message: %, CR and LF are percent-encoded (as the runner's
+    escapeData does: actions/toolkit, packages/core/src/command.ts, main)."""
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -122,11 +152,13 @@ def escape_property(value: str) -> str:
 def github_annotation(problem: Problem) -> str:
     """The problem as a workflow command (::error file=…,line=…,col=…,title=MGnnn::…)."""
     loc = problem.location
-    props = [f"file={escape_property(loc.file)}"] if loc.file else []
+    props = [f"file={escape_property(printable(loc.file))}"] if loc.file else []
     if loc.line > 0:
         props += [f"line={loc.line}", f"col={max(loc.column, 1)}"]
     props.append(f"title={escape_property(problem.code)}")
-    message = problem.message + (f"\n(hint: {problem.hint})" if problem.hint else "")
+    # the message is made printable first, so the only line break left is the hint's
+    message = printable(problem.message) + \
+        (f"\n(hint: {printable(problem.hint)})" if problem.hint else "")
     return f"::{problem.severity.value} {','.join(props)}::{escape_data(message)}"
 
 

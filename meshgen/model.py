@@ -564,7 +564,9 @@ def pydantic_problem(error: Any, source: SourceFile, prefix: tuple[int | str, ..
         if allowed:
             hint = (hint + " " if hint else "") + "allowed here: " + ", ".join(sorted(allowed))
         parent = ".".join(map(str, loc[:-1])) or "fleet"
-        return Problem("MG010", f'unknown field "{loc[-1]}" in {parent}', source.key_at(loc), hint)
+        return Problem("MG010", f'unknown field "{loc[-1]}" in {parent}', source.key_at(loc),
+                       hint or "remove the field; schema/fleet.schema.json lists the fields "
+                       "allowed here")
     if kind == "missing":
         return Problem("MG011", f'missing required field "{loc[-1]}" in '
                        f'{".".join(map(str, loc[:-1])) or "fleet"}', source.at(loc[:-1]),

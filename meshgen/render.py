@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.exceptions
+import jinja2.sandbox
 
 from .backends.istio import objects as istio_objects
 from .backends.istio.templates import TEMPLATES as ISTIO_TEMPLATES
+from .budget import DEFAULT_BUDGET, Budget, check_budget
 from .errors import FleetError, Location, Problem
 from .ordering import order
 from .plan import CACERTS, CACERTS_DIR, CACERTS_KEYS, MeshPlan, Peering, Plan, deep_merge
@@ -79,7 +82,9 @@ class Renderer:
         search = [str(override_dir)] if override_dir else []
         search.append(str(bundled_templates()))
         self.override_dir = override_dir
-        self.env = jinja2.Environment(
+        # sandboxed: a --templates override is input, and must not reach Python internals
+        # (attributes such as __globals__, hence os.popen) nor mutate the plan it renders
+        self.env = jinja2.sandbox.ImmutableSandboxedEnvironment(
             loader=jinja2.FileSystemLoader(search),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -110,8 +115,13 @@ class Renderer:
         try:
             text = template.render(**context)
         except jinja2.TemplateError as exc:
-            raise FleetError(Problem("MG091", f"template {name} failed: {exc}", where,
-                                     "fix the template passed with --templates")) from None
+            refused = isinstance(exc, jinja2.exceptions.SecurityError)
+            raise FleetError(Problem(
+                "MG091", f"template {name} " + ("uses what templates may not (sandbox): "
+                                                if refused else "failed: ") + str(exc),
+                _failed_at(exc, where),
+                "templates may read the values they are given, not Python internals"
+                if refused else "fix the template passed with --templates")) from None
         parsed = _parse_rendered(text, name, where)
         api_version, kind = TEMPLATES[name]
         if not isinstance(parsed, dict):
@@ -140,6 +150,18 @@ def _identity(api_version: object, kind: object, name: object, namespace: object
     where = f"{namespace}/" if namespace is not None else ""
     return (f"{shown(kind, 'kind')} {where}{shown(name, 'name')} "
             f"({shown(api_version, 'apiVersion')})")
+
+
+def _failed_at(exc: BaseException, where: Location) -> Location:
+    """The template line a render error happened on: jinja2 rewrites the traceback so that
+    a frame stands for the template file and line."""
+    line = 0
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == where.file:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return Location(where.file, line, 1) if line else where
 
 
 class _DuplicateKey(Exception):
@@ -186,7 +208,9 @@ def _control_plane(renderer: Renderer, mesh: MeshPlan, peerings: list[Peering]) 
     return obj
 
 
-def render_plan(plan: Plan, templates: Path | None = None) -> list[Document]:
+def render_plan(plan: Plan, templates: Path | None = None,
+                budget: Budget = DEFAULT_BUDGET) -> list[Document]:
+    check_budget(plan, budget)  # before anything is rendered
     renderer = Renderer(plan.fleet_name, templates)
     documents: list[Document] = []
     for cluster in plan.clusters:

@@ -25,6 +25,7 @@ from .errors import (
     Problems,
     format_problems,
     github_annotation,
+    printable,
     problem_dicts,
 )
 from .kustomize import KustomizeNotFound
@@ -52,8 +53,10 @@ class Reporter:
         self.result: dict[str, Any] | None = None
 
     def say(self, text: str) -> None:
-        """A line for people: stdout, or stderr when stdout carries JSON."""
-        click.echo(text, err=self.fmt == "json")
+        """A line for people: stdout, or stderr when stdout carries JSON. Input quoted in
+        it (a certificate's subject, a path) is printed with escapes, line by line."""
+        click.echo("\n".join(printable(line) for line in text.split("\n")),
+                   err=self.fmt == "json")
 
     def add(self, problems: Iterable[Problem]) -> None:
         batch = Problems()
@@ -64,9 +67,9 @@ class Reporter:
     def fail(self, code: str, message: str, where: str = "", hint: str = "") -> None:
         """A problem that is not in the fleet file (where: a path, or nothing)."""
         if self.fmt == "text":  # printed as meshgen always has: without a position
-            prefix = f"{where}: " if where else ""
-            click.echo(f"{prefix}error[{code}]: {message}" + (f"\n  hint: {hint}" if hint else ""),
-                       err=True)
+            prefix = f"{printable(where)}: " if where else ""
+            click.echo(f"{prefix}error[{code}]: {printable(message)}"
+                       + (f"\n  hint: {printable(hint)}" if hint else ""), err=True)
             return
         self.add([Problem(code, message, Location(where, 0, 0), hint)])
 

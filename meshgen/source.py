@@ -9,6 +9,8 @@ expanded or silently resolved.
 from __future__ import annotations
 
 import math
+import os
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import FleetError, Location, Problem, Problems
@@ -34,6 +37,8 @@ from .errors import FleetError, Location, Problem, Problems
 DEFAULT_FLEET = Path("fleet/fleet.yaml")
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
+# reading a value costs tens of microseconds: this bounds the time a file can take to load
+MAX_NODES = 200_000
 
 PathKey = tuple[str | int, ...]
 
@@ -66,18 +71,44 @@ class SourceFile:
         return self.keys.get(tuple(path)) or self.at(path)
 
 
+def path_text(name: str) -> str:
+    """A path as text that is the same under every locale: Python decodes file names and
+    arguments with the locale's encoding (ISO-8859-1 turns UTF-8 "é" into "Ã©"), so the
+    bytes are recovered and read as UTF-8; bytes that are no UTF-8 become \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 class Unreadable(Exception):
     """An input file cannot be read; the message says why."""
 
 
 def read_capped(path: Path, limit: int) -> bytes:
     """At most limit + 1 bytes of an input file, so the caller can tell it is too large
-    without reading all of a huge one (or /dev/zero)."""
+    without reading all of a huge one. Only regular files are read: a FIFO or a device
+    would block or never end. The file is opened without blocking and checked through its
+    descriptor, so nothing can swap it between the check and the read."""
     try:
-        with path.open("rb") as handle:
-            return handle.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         raise Unreadable(getattr(exc, "strerror", None) or str(exc)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise Unreadable(f"not a regular file ({_file_kind(mode)})")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit + 1)
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a file")
 
 
 def load(path: Path, name: str | None = None) -> SourceFile:
@@ -125,6 +156,8 @@ def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
             Problem("MG001", f"YAML syntax error: {message}", _location(name, mark),
                     "fix the YAML syntax at this position (indentation, quotes, colons)")
         ) from None
+    except ReaderError as exc:
+        raise FleetError(_reader_problem(exc, text, name)) from None
     except (YAMLError, ValueError) as exc:
         raise FleetError(
             Problem("MG001", f"YAML syntax error: {exc}", Location(name, 1, 1),
@@ -137,6 +170,20 @@ def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
         )
     builder.problems.raise_if_errors()
     return source
+
+
+def _reader_problem(exc: ReaderError, text: str, name: str) -> Problem:
+    """A character YAML does not allow (a control character), at its line and column."""
+    position = exc.position if isinstance(exc.position, int) else 0
+    before = text[:position]
+    line = before.count("\n") + 1
+    column = position - (before.rfind("\n") + 1) + 1
+    character = exc.character if isinstance(exc.character, int) else 0
+    return Problem("MG001", f"character U+{character:04X} is not allowed in YAML "
+                   f"({exc.reason})", Location(name, line, column),
+                   "remove it; in a double-quoted string it can be written as an escape, "
+                   f'e.g. "\\x{character:02x}"' if character < 0x100 else
+                   "remove it; in a double-quoted string it can be written as an escape")
 
 
 def _location(name: str, mark: Any) -> Location:
@@ -167,6 +214,8 @@ class _Builder:
         self.resolver = VersionedResolver(version=(1, 2))
         self.stack: list[_Frame] = []
         self.anchors: set[str] = set()
+        self.nodes = 0
+        self.resolved: dict[str, Any] = {}
 
     def run(self, events: Any) -> None:
         try:
@@ -176,6 +225,14 @@ class _Builder:
             return
 
     def feed(self, event: Any) -> None:
+        if isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent,
+                              AliasEvent)):
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                self.error(event, "MG007", f"the file holds more than {MAX_NODES:,} values "
+                           "(keys, values and list items)", "a fleet describes meshes, not "
+                           "data: keep bulk data out of it (such as long lists in smcpSpec)")
+                raise _Refused
         if isinstance(event, ScalarEvent):
             self.check_node(event)
             self.place(event, self.scalar(event))
@@ -266,12 +323,24 @@ class _Builder:
             plain = event.implicit[0] and event.style in ("", None)
             if not plain:
                 return value
-            tag = self.resolver.resolve(ScalarNode, value, event.implicit)
+            tag = self.resolved.get(value)
+            if tag is None:
+                # the resolver is the slowest step of loading; a plain scalar's tag
+                # depends on its text only, and fleets repeat their values a lot
+                if len(self.resolved) >= 4096:
+                    self.resolved.clear()
+                tag = self.resolved[value] = self.resolver.resolve(ScalarNode, value,
+                                                                   event.implicit)
         kind = str(tag).removeprefix(_TAG)
         try:
             return _construct(kind, value)
+        except _OutOfRange:
+            self.error(event, "MG006", f"integer {shortened(value)} is outside the 64-bit "
+                       "range Kubernetes stores", "write a smaller number, or quote it to "
+                       "make it a string")
+            return None
         except ValueError:
-            self.error(event, "MG001", f'"{value}" is not a valid !!{kind}',
+            self.error(event, "MG001", f"{shortened(value)} is not a valid !!{kind}",
                        "fix the value or remove the tag")
             return value
 
@@ -289,6 +358,22 @@ def _has_surrogate(value: str) -> bool:
     return False
 
 
+# Kubernetes stores integers as int64; larger ones cannot reach a cluster intact, and
+# Python refuses to print those with more than 4,300 digits (sys.get_int_max_str_digits)
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+class _OutOfRange(ValueError):
+    pass
+
+
+def shortened(value: str, limit: int = 40) -> str:
+    """value quoted for a message, cut to limit characters (with its length) if longer."""
+    if len(value) <= limit:
+        return f'"{value}"'
+    return f'"{value[:limit]}…" ({len(value)} characters)'
+
+
 def _construct(kind: str, value: str) -> Any:
     if kind == "null":
         return None
@@ -300,9 +385,13 @@ def _construct(kind: str, value: str) -> Any:
         digits = value.replace("_", "")
         sign = -1 if digits.startswith("-") else 1
         digits = digits.lstrip("+-")
-        if digits[:2].lower() in ("0x", "0o", "0b"):
-            return sign * int(digits, 0)
-        return sign * int(digits, 10)
+        base = 0 if digits[:2].lower() in ("0x", "0o", "0b") else 10
+        if base == 10 and len(digits.lstrip("0")) > len(str(INT_MAX)):
+            raise _OutOfRange(value)  # decided before int() would meet Python's limit
+        number = sign * int(digits, base)
+        if not INT_MIN <= number <= INT_MAX:
+            raise _OutOfRange(value)
+        return number
     if kind == "float":
         lowered = value.lower().replace("_", "")
         if lowered.lstrip("+-") == ".inf":

@@ -789,3 +789,118 @@ def test_selfsigned_two_phase_flow(tmp_path: Path, fleet_rel: str) -> None:
     check = meshgen("build", *fleet_args, "--check", cwd=repo)
     assert check.returncode == 0, check.stdout + check.stderr
 
+
+
+# ------------------------------------------------------------------------------------------
+# where certs import and ca init may write
+
+PLUGIN_FLEET = fleet_head("lab") + """\
+meshes:
+  - name: plug-mesh
+    cluster: east
+    namespace: istio-a
+    ca: {type: plugin, rootCert: "ROOT", certChain: "CHAIN", secret: {none: {}}}
+  - name: self-mesh
+    cluster: west
+    rootCert: "SELF_ROOT"
+federations:
+  - name: ps
+    meshes: [plug-mesh, self-mesh]
+"""
+PLUGIN_LINE, SELF_LINE = 13, 16  # the lines of plug-mesh's ca and self-mesh's rootCert
+NOT_A_CERTIFICATE = "# notes kept by hand\nnot a certificate\n"
+
+
+def hostile_repo(tmp_path: Path, root: str = "certs/plug.pem",
+                 chain: str = "certs/plug-chain.pem", self_root: str = "certs/self.pem"
+                 ) -> Path:
+    """A fleet repository (repo/.git) whose fleet names the given files; a file outside
+    the repository and a hand-written file inside it, to check nothing touches them."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    write(repo / "fleet.yaml", PLUGIN_FLEET.replace("SELF_ROOT", self_root)
+          .replace("ROOT", root).replace("CHAIN", chain))
+    write(repo / "notes.txt", NOT_A_CERTIFICATE)
+    write(tmp_path / "outside" / "keep.txt", "outside the repository\n")
+    return repo
+
+
+@pytest.mark.parametrize(("setting", "value", "line"), [
+    ("root", "../../../outside/root.pem", PLUGIN_LINE),
+    ("root", "../outside/keep.txt", PLUGIN_LINE),
+    ("chain", "fleet.yaml", PLUGIN_LINE),
+    ("root", "fleet.yaml", PLUGIN_LINE),
+    ("chain", "notes.txt", PLUGIN_LINE),
+    ("chain", "certs/plug.pem", PLUGIN_LINE),
+])
+def test_ca_init_writes_only_certificates_inside_the_repository(
+        tmp_path: Path, setting: str, value: str, line: int) -> None:
+    repo = hostile_repo(tmp_path, **{setting: value})
+    before = snapshot(tmp_path)
+    result = meshgen("ca", "init", "fleet.yaml", *EC, cwd=repo)
+    stderr = refused(result, "MG125")
+    assert stderr.startswith(f"fleet.yaml:{line}:"), stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_ca_init_replaces_a_chain_it_wrote(tmp_path: Path) -> None:
+    repo = hostile_repo(tmp_path)
+    ca_init(repo, *EC)
+    shutil.rmtree(repo / CA_DIR / "meshes")  # a new intermediate: a new chain file
+    old = (repo / "certs" / "plug-chain.pem").read_text()
+    ca_init(repo, *EC)
+    assert (repo / "certs" / "plug-chain.pem").read_text() != old
+
+
+@pytest.mark.parametrize(("value", "line"), [
+    ("../../../outside/root.pem", SELF_LINE),
+    ("../outside/keep.txt", SELF_LINE),
+    ("fleet.yaml", SELF_LINE),
+    ("notes.txt", SELF_LINE),
+    ("certs/plug.pem", SELF_LINE),  # the root of another mesh
+])
+def test_certs_import_writes_only_its_own_certificate_inside_the_repository(
+        tmp_path: Path, value: str, line: int) -> None:
+    repo = hostile_repo(tmp_path, self_root=value)
+    write(repo / "certs" / "plug.pem", new_root("plug"))
+    (repo / "cm.yaml").write_text(configmap_yaml(new_root("self"), "self-mesh"))
+    before = snapshot(tmp_path)
+    result = meshgen("certs", "import", "self-mesh", "cm.yaml", "fleet.yaml", cwd=repo)
+    stderr = refused(result, "MG125")
+    assert stderr.startswith(f"fleet.yaml:{line}:"), stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_certs_import_refuses_a_configmap_of_another_namespace(tmp_path: Path) -> None:
+    import_fleet(tmp_path)
+    (tmp_path / "cm.yaml").write_text(configmap_yaml(new_root("b"), "istio-b"))
+    result = meshgen("certs", "import", "a-mesh", "cm.yaml", "fleet.yaml", cwd=tmp_path)
+    stderr = refused(result, "MG122")
+    line = 1 + configmap_yaml("", "istio-b").splitlines().index("  namespace: istio-b") + \
+        len(new_root("b").splitlines())
+    assert stderr.startswith(f"cm.yaml:{line}:"), stderr
+    assert 'namespace "istio-b"' in stderr and '"istio-a"' in stderr
+    assert "-n istio-a" in stderr
+    assert not (tmp_path / "certs").exists()
+
+
+def test_certs_import_keeps_the_root_of_a_plugged_in_mesh(tmp_path: Path) -> None:
+    repo = hostile_repo(tmp_path)
+    ca_init(repo, *EC)
+    root = repo / "certs" / "plug.pem"
+    committed = root.read_text()
+    # another root: it would break the chain (and replace what ca init made)
+    (repo / "other.yaml").write_text(configmap_yaml(new_root("other"), "istio-a"))
+    other = meshgen("certs", "import", "plug-mesh", "other.yaml", "fleet.yaml", cwd=repo)
+    assert "error[MG122]" in refused(other, "MG122")
+    assert root.read_text() == committed
+    # with the root removed, a root the chain does not lead to is still refused
+    root.unlink()
+    again = meshgen("certs", "import", "plug-mesh", "other.yaml", "fleet.yaml", cwd=repo)
+    assert "other.yaml:3:" in refused(again, "MG059")
+    assert not root.exists()
+    # the right root is stored, and the build passes
+    (repo / "right.yaml").write_text(configmap_yaml(committed, "istio-a"))
+    right = meshgen("certs", "import", "plug-mesh", "right.yaml", "fleet.yaml", cwd=repo)
+    assert right.returncode == 0, right.stderr
+    assert root.read_text() == committed

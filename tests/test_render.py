@@ -128,3 +128,31 @@ def test_an_override_with_two_documents_is_refused(write_fleet: FleetWriter,
     [problem] = exc.value.problems
     assert problem.code == "MG092"
     assert "exactly one YAML document, found 2" in problem.message
+
+
+@pytest.mark.parametrize("expression", [
+    "cycler.__init__.__globals__.os.popen('echo pwned > pwned').read()",
+    "lipsum.__globals__['os'].popen('echo pwned > pwned').read()",
+    "peering.__class__.__mro__",
+    "peering.exports.append(1)",
+])
+def test_an_override_cannot_reach_python_internals(write_fleet: FleetWriter, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   expression: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    original = (bundled_templates() / "servicemeshpeer.yaml.j2").read_text()
+    (custom / "servicemeshpeer.yaml.j2").write_text(
+        "{# an override #}\n" + original.replace(
+            '"kind": "ServiceMeshPeer",',
+            '"kind": "ServiceMeshPeer", "x": {{ ' + expression + ' | tojson }},'))
+    with pytest.raises(FleetError) as exc:
+        compile_fleet(write_fleet(FLEET, certs=("red", "blue")), tmp_path / "out", custom)
+    [problem] = exc.value.problems
+    assert problem.code == "MG091"
+    assert "sandbox" in problem.message
+    assert problem.location.file == str(custom / "servicemeshpeer.yaml.j2")
+    assert problem.location.line == 1 + original.splitlines().index(
+        next(line for line in original.splitlines() if '"kind": "ServiceMeshPeer"' in line)) + 1
+    assert not (tmp_path / "pwned").exists()

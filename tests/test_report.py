@@ -38,7 +38,7 @@ def test_github_escaping_follows_the_workflow_command_rules() -> None:
     problem = Problem("MG031", "no mesh, sorry: 100%", Location("a,b:c.yaml", 3, 7), "try\nthis")
     assert github_annotation(problem) == \
         "::error file=a%2Cb%3Ac.yaml,line=3,col=7,title=MG031::no mesh, sorry: 100%25%0A" \
-        "(hint: try%0Athis)"
+        "(hint: try\\nthis)"
     nowhere = Problem("MG094", "kustomize not found", Location("", 0, 0), "",
                       Severity.WARNING)
     assert github_annotation(nowhere) == "::warning title=MG094::kustomize not found"

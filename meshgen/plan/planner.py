@@ -46,6 +46,7 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
                 self.check_federated(mesh, trust_domains)
                 self.load_root(mesh, trust, unimported)
         self.report_unimported(unimported)
+        self.check_self_signed_roots(ordered)
         by_pair: dict[tuple[str, str], Peering] = {}
         for pair, (federation, path) in pairs.items():
             a, b = sorted(pair)

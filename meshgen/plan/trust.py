@@ -174,6 +174,26 @@ class TrustRules(Checker):
         if mesh.root is not None and mesh.ca.cert_chain_path is not None:
             self.check_cert_chain(mesh, mesh.root)
 
+    def check_self_signed_roots(self, meshes: list[MeshPlan]) -> None:
+        """istiod makes a root of its own for every selfSigned mesh: two such meshes whose
+        files hold the same root mean one file holds another mesh's root (a copy, or a
+        mistaken `certs import`), and its peers would trust the wrong mesh."""
+        first: dict[str, MeshPlan] = {}
+        for mesh in meshes:
+            if mesh.ca.type != "selfSigned" or mesh.root is None or mesh.root_cert_path is None:
+                continue
+            owner = first.setdefault(mesh.root.pem, mesh)
+            # meshes naming one file are not caught here (certs import refuses to write a
+            # file another setting names); two files holding one root are
+            if owner is not mesh and owner.root_cert_path is not None and \
+                    (self.base_dir / owner.root_cert_path).resolve() != \
+                    (self.base_dir / mesh.root_cert_path).resolve():
+                self.error("MG126", f'selfSigned mesh "{mesh.name}" has the same root as '
+                           f'selfSigned mesh "{owner.name}" ({owner.root_cert_path}); istiod '
+                           "makes a different root for each", mesh.origin("rootCert"),
+                           "import each mesh's own root; for this one, "
+                           + self.import_command(mesh))
+
     def check_own_root(self, mesh: MeshPlan, shared: TrustPlan) -> None:
         """A mesh in a shared federation may still name its root: it must be that one."""
         if mesh.root_cert_path is None or shared.root is None:
