@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from .emit import dump
-from .errors import FleetError
+from .errors import FleetError, plural
 from .output import read_tree as read_tree  # the tree on disk, as diff reads it
 from .source import MAX_BYTES, loads
 
@@ -205,7 +205,7 @@ def format_markdown(changes: TreeChanges, before: str, after: str) -> str:
     totals = changes.totals()
     lines += ["| target | changes |", "|---|---|"]
     lines += [f"| {target} | {changes.summary(target)} |" for target in changes.targets()]
-    lines += ["", f"{len(changes.changes)} objects changed ({totals['+']} added, "
+    lines += ["", f"{plural(len(changes.changes), 'object')} changed ({totals['+']} added, "
               f"{totals['-']} removed, {totals['~']} modified), {changes.unchanged} unchanged.",
               ""]
     for change in changes.changes:

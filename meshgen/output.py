@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import MAX_PROBLEMS
+from .errors import MAX_PROBLEMS, plural
 from .keyscan import private_keys
 from .outerrors import EXIT_ENVIRONMENT, OutputError, OutputProblem
 from .outlock import locked, resolved
@@ -135,7 +135,7 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
         if len(problems) > MAX_PROBLEMS:
             more = len(problems) - MAX_PROBLEMS
             problems = [*problems[:MAX_PROBLEMS], OutputProblem(
-                "MG099", f"{more} more problem(s) in the output directory not shown", str(out))]
+                "MG099", f"{plural(more, 'more problem')} in the output directory not shown", str(out))]
         raise OutputError(problems=problems, exit=exit_code)
     return _Survey(tree, mine, diff)
 

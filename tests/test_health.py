@@ -254,7 +254,7 @@ def test_peer_connected_is_healthy() -> None:
          "watch": watch(True, lastConnected="2026-11-23T10:00:01Z",
                         lastFullSync="2026-11-23T10:00:02Z")}]}}
     assert health(SMP, resource(status)) == (
-        "Healthy", "Connected to the peer from 1 istiod pod(s)")
+        "Healthy", "Connected to the peer from 1 istiod pod")
 
 
 T0, T1, T2 = "2026-11-23T09:00:00Z", "2026-11-23T09:30:00Z", "2026-11-23T09:31:05Z"

@@ -38,7 +38,7 @@ local function describe(pod)
 end
 if connected > 0 and #inactive == 0 then
   hs.status = "Healthy"
-  hs.message = "Connected to the peer from " .. connected .. " istiod pod(s)"
+  hs.message = "Connected to the peer from " .. connected .. (connected == 1 and " istiod pod" or " istiod pods")
   return hs
 end
 if connected > 0 then
