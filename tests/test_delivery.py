@@ -85,9 +85,9 @@ def test_appproject_allows_the_repo_the_clusters_and_only_what_overlays_hold(
                                                 {"group": "sailoperator.io", "kind": "Istio"},
                                                 {"group": "sailoperator.io", "kind": "IstioCNI"}]
     allowed = {(k["group"], k["kind"]) for k in spec["namespaceResourceWhitelist"]}
+    cluster_scoped = {(k["group"], k["kind"]) for k in spec["clusterResourceWhitelist"]}
     written = {(o["apiVersion"].rpartition("/")[0], o["kind"])
-               for c in overlay_dirs(example) for o in objects(example, f"{c}/")
-               if o["kind"] != "Namespace"}
+               for c in overlay_dirs(example) for o in objects(example, f"{c}/")} - cluster_scoped
     assert allowed == written
 
 
