@@ -1,12 +1,13 @@
 """Benchmark meshgen on synthetic fleets.
 
-For every size N: generate a fleet of N federated meshes, then measure the cold build
+For every size N: generate a fleet of N federated meshes (with `--backend istio`: N
+clusters in multi-primary istio meshes of five), then measure the cold build
 (compile_fleet + write_tree), its peak memory, a no-change rebuild, the time kustomize
 needs to build the produced overlays and a "floor" (dumping the same objects with
 PyYAML's CSafeDumper, one file each). Prints a markdown table and whether the targets
 hold. Always exits 0 unless something crashes: this is a benchmark, not a test.
 
-    python bench/bench.py [--sizes 10,100,1000] [--keep DIR]
+    python bench/bench.py [--backend ossm2|istio] [--sizes 10,100,1000] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from meshgen.output import write_tree
 
 FEDERATION_SIZE = 10
 MESHES_PER_CLUSTER = 5
+CLUSTERS_PER_ISTIO_MESH = 5
+SAIL_VERSION = "v1.26.3"
 ROOT_CERT = "root-ca.pem"
 KUSTOMIZATION = "kustomization.yaml"
 FLOOR_RATIO = 3.0
@@ -75,10 +78,7 @@ def mesh_entry(index: int, cluster: str) -> Entry:
 
 def federation_groups(meshes: list[str]) -> list[list[str]]:
     """Groups of FEDERATION_SIZE; a last group of one joins the group before it."""
-    groups = [meshes[i:i + FEDERATION_SIZE] for i in range(0, len(meshes), FEDERATION_SIZE)]
-    if len(groups) > 1 and len(groups[-1]) < 2:
-        groups[-2].extend(groups.pop())
-    return groups
+    return groups_of(meshes, FEDERATION_SIZE)
 
 
 def neighbours(group: list[str], position: int) -> list[str]:
@@ -146,11 +146,79 @@ def synthetic_fleet(size: int) -> Entry:
     }
 
 
-def write_fleet(size: int, directory: Path, root_pem: str) -> Path:
+# --- the synthetic istio fleet -------------------------------------------------------------
+
+
+def istio_cluster_entry(index: int, network: str | None) -> Entry:
+    """`network` None: the cluster is its own network, and its east-west gateway's address
+    is derived from a LoadBalancer domain (even clusters) or given (odd ones)."""
+    name = f"cluster-{index:04d}"
+    entry: Entry = {"name": name, "apiServer": f"https://api.{name}.example.com:6443"}
+    if network is not None:
+        entry["network"] = network
+    elif index % 2 == 0:
+        entry["ingress"] = {"type": "LoadBalancer", "domain": f"apps.{name}.example.com"}
+    else:
+        entry["eastWest"] = {"address": f"eastwest.{name}.example.com"}
+    return entry
+
+
+def istio_mesh_entry(index: int, clusters: list[str]) -> Entry:
+    """Every cluster a primary; the CA modes take turns: certManager, plugin from an
+    ExternalSecret per cluster. Remote secrets always come from the store."""
+    name = f"mesh-{index:04d}"
+    entry: Entry = {"name": name, "backend": "istio", "version": SAIL_VERSION,
+                    "clusters": [{"cluster": c, "role": "primary"} for c in clusters],
+                    "members": [f"{name}-app"] + ([f"{name}-web"] if index % 2 else []),
+                    "discovery": {"externalSecret": {
+                        "store": "vault", "storeKind": "ClusterSecretStore",
+                        "path": "istio/{mesh}/{cluster}"}}}
+    if index % 2 == 0:
+        entry["ca"] = {"type": "certManager",
+                       "issuer": {"name": "mesh-root", "kind": "ClusterIssuer"}}
+    else:
+        entry["ca"] = {"type": "plugin", "secret": {"externalSecret": {
+            "store": "vault", "storeKind": "ClusterSecretStore",
+            "path": "pki/{mesh}/{cluster}"}}}
+    return entry
+
+
+def groups_of(items: list[str], size: int) -> list[list[str]]:
+    """Groups of size; a last group of one joins the group before it."""
+    groups = [items[i:i + size] for i in range(0, len(items), size)]
+    if len(groups) > 1 and len(groups[-1]) < 2:
+        groups[-2].extend(groups.pop())
+    return groups
+
+
+def synthetic_istio_fleet(size: int) -> Entry:
+    """size clusters in multi-primary meshes of CLUSTERS_PER_ISTIO_MESH (each cluster in
+    one mesh); even meshes give every cluster its own network (east-west gateways), odd ones
+    share one flat network."""
+    names = [f"cluster-{i:04d}" for i in range(size)]
+    groups = groups_of(names, CLUSTERS_PER_ISTIO_MESH)
+    clusters: list[Entry] = []
+    for index, group in enumerate(groups):
+        network = None if index % 2 == 0 else f"mesh-{index:04d}-net"
+        for _ in group:
+            clusters.append(istio_cluster_entry(len(clusters), network))
+    return {
+        "apiVersion": "meshgen.dev/v1alpha1",
+        "kind": "Fleet",
+        "metadata": {"name": f"bench-istio-{size}"},
+        "clusters": clusters,
+        "meshes": [istio_mesh_entry(i, group) for i, group in enumerate(groups)],
+        "delivery": {"repoURL": "https://git.example.com/bench/fleet.git",
+                     "argocd": {}, "acm": {"namespace": "bench-hub", "gitopsCluster": True}},
+        "operators": {"install": True, "istio": {"channel": "stable-3.1"}},
+    }
+
+
+def write_fleet(fleet: Entry, directory: Path, root_pem: str) -> Path:
     (directory / ROOT_CERT).write_text(root_pem)
     path = directory / "fleet.yaml"
-    path.write_text(yaml.safe_dump(synthetic_fleet(size), sort_keys=False,
-                                   default_flow_style=None, width=120))
+    path.write_text(yaml.safe_dump(fleet, sort_keys=False, default_flow_style=None,
+                                   width=120))
     return path
 
 
@@ -291,8 +359,9 @@ def runs_for(size: int, forced: int | None) -> int:
     return 3 if size <= 100 else 1
 
 
-def measure(size: int, work: Path, root_pem: str, runs: int) -> Result:
-    fleet = write_fleet(size, work, root_pem)
+def measure(size: int, work: Path, root_pem: str, runs: int, backend: str) -> Result:
+    entry = synthetic_istio_fleet(size) if backend == "istio" else synthetic_fleet(size)
+    fleet = write_fleet(entry, work, root_pem)
     log(f"N={size}: {fleet} ({fleet.stat().st_size / 1024:.0f} KiB), {runs} run(s)")
     outputs: list[dict[str, bytes]] = []
     build_s = best_of(runs, lambda run: outputs.append(build_into(fleet, work / f"cold-{run}")))
@@ -314,7 +383,7 @@ def measure(size: int, work: Path, root_pem: str, runs: int) -> Result:
     floor_s = best_of(runs, lambda run: dump_each(objects, work / f"floor-{run}"))
     log(f"  floor {floor_s:.2f} s")
     return Result(
-        meshes=size, clusters=len(clusters), objects=len(paths), build_s=build_s,
+        meshes=len(entry["meshes"]), clusters=len(clusters), objects=len(paths), build_s=build_s,
         peak_mib=peak, rewrites=rewrites,
         kustomize_s=kustomized[0] if kustomized else None,
         kustomize_objects=kustomized[1] if kustomized else None, floor_s=floor_s,
@@ -393,8 +462,12 @@ def positive_int(text: str) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--sizes", type=sizes_arg, default=[10, 100, 1000],
-                        help="comma-separated mesh counts (default: 10,100,1000)")
+    parser.add_argument("--backend", choices=["ossm2", "istio"], default="ossm2",
+                        help="ossm2: federated Maistra meshes; istio: multi-primary OSSM 3 "
+                        "meshes of five clusters")
+    parser.add_argument("--sizes", type=sizes_arg,
+                        help="comma-separated mesh counts (istio: cluster counts; default: "
+                        "10,100,1000; istio: 200)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep fleets and outputs in a new n<N>-* directory under DIR")
     parser.add_argument("--runs", type=positive_int, metavar="K",
@@ -417,11 +490,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cert, _key = make_certificate("meshgen bench root CA")
     root_pem = certificate_pem(cert)
+    sizes = args.sizes or ([200] if args.backend == "istio" else [10, 100, 1000])
     results: list[Result] = []
     with workspace(args.keep) as root:
-        for size in args.sizes:
+        for size in sizes:
             work = Path(tempfile.mkdtemp(prefix=f"n{size}-", dir=root))
-            results.append(measure(size, work, root_pem, runs_for(size, args.runs)))
+            results.append(measure(size, work, root_pem, runs_for(size, args.runs),
+                                   args.backend))
     if args.keep is not None:
         log(f"kept fleets and outputs under {args.keep}")
     print(table(results))

@@ -80,11 +80,14 @@ def test_appproject_allows_the_repo_the_clusters_and_only_what_overlays_hold(
     spec = project["spec"]
     assert spec["sourceRepos"] == ["https://git.example.com/platform/fleet.git"]
     assert [d["name"] for d in spec["destinations"]] == overlay_dirs(example)
-    assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+    # the Sail operator's Istio and IstioCNI are cluster-scoped (shop-mesh)
+    assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"},
+                                                {"group": "sailoperator.io", "kind": "Istio"},
+                                                {"group": "sailoperator.io", "kind": "IstioCNI"}]
     allowed = {(k["group"], k["kind"]) for k in spec["namespaceResourceWhitelist"]}
+    cluster_scoped = {(k["group"], k["kind"]) for k in spec["clusterResourceWhitelist"]}
     written = {(o["apiVersion"].rpartition("/")[0], o["kind"])
-               for c in overlay_dirs(example) for o in objects(example, f"{c}/")
-               if o["kind"] != "Namespace"}
+               for c in overlay_dirs(example) for o in objects(example, f"{c}/")} - cluster_scoped
     assert allowed == written
 
 
@@ -217,7 +220,8 @@ def test_both_engines_syncing_is_a_warning(write_fleet: FleetWriter, tmp_path: P
 
 def test_externalsecret_spells_out_what_external_secrets_defaults(
         example: Build, schemas: SchemaSet) -> None:
-    secret = one(example, "east/", "ExternalSecret")
+    [secret] = [o for o in objects(example, "east/")
+                if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == "cacerts"]
     refs = [d["remoteRef"] for d in secret["spec"]["data"]]
     assert len(refs) == 4
     for ref in refs:
@@ -236,13 +240,15 @@ def test_operators_come_first_and_follow_the_addons(example: Build) -> None:
         subs = [o for o in objects(example, f"{cluster}/") if o["kind"] == "Subscription"]
         packages = sorted(s["spec"]["name"] for s in subs)
         # every example mesh turns Kiali on (stage-mesh off, but prod-mesh on east) and
-        # Jaeger off
-        assert packages == ["kiali-ossm", "servicemeshoperator"], cluster
+        # Jaeger off; OSSM 3 (shop-mesh) on east and west only
+        ossm3 = ["servicemeshoperator3"] if cluster in ("east", "west") else []
+        assert packages == ["kiali-ossm", "servicemeshoperator", *ossm3], cluster
         for sub in subs:
             assert sub["metadata"]["namespace"] == "openshift-operators"
             assert sub["spec"]["source"] == "redhat-operators"
             assert sub["spec"]["sourceNamespace"] == "openshift-marketplace"
-            assert sub["spec"]["channel"] == "stable"
+            assert sub["spec"]["channel"] == (
+                "stable-3.1" if sub["spec"]["name"] == "servicemeshoperator3" else "stable")
             assert int(sub["metadata"]["annotations"][SYNC_WAVE]) < 0
 
 
@@ -267,14 +273,17 @@ def test_sync_waves_follow_the_dependency_order(example: Build) -> None:
 
 def test_sync_options_skip_dry_run_for_operator_kinds_and_keep_member_namespaces(
         example: Build) -> None:
-    members = {(m.cluster.name, ns) for m in example.plan.meshes for ns in m.members}
-    control = {(m.cluster.name, m.namespace) for m in example.plan.meshes}
+    members = {(m.cluster.name, ns) for m in example.plan.meshes for ns in m.members} | {
+        (c.cluster.name, ns) for m in example.plan.istio for c in m.clusters for ns in m.members}
+    control = {(m.cluster.name, m.namespace) for m in example.plan.meshes} | {
+        (c.cluster.name, m.namespace) for m in example.plan.istio for c in m.clusters}
     for cluster in overlay_dirs(example):
         for obj in objects(example, f"{cluster}/"):
             options = obj["metadata"]["annotations"].get(SYNC_OPTIONS)
             group = obj["apiVersion"].rpartition("/")[0]
             if group in ("maistra.io", "federation.maistra.io", "multicluster.x-k8s.io",
-                         "external-secrets.io", "cert-manager.io", "bitnami.com"):
+                         "external-secrets.io", "cert-manager.io", "bitnami.com",
+                         "sailoperator.io", "networking.istio.io"):
                 assert options == SKIP_DRY_RUN, obj["metadata"]
             elif obj["kind"] == "Namespace" and (cluster, obj["metadata"]["name"]) in members:
                 assert options == "Prune=false,Delete=false"
@@ -436,7 +445,9 @@ def test_health_component_adds_checks_to_an_existing_argocd_cm(
         "resource.customizations.health.federation.maistra.io_ServiceMeshPeer",
         "resource.customizations.health.maistra.io_ServiceMeshControlPlane",
         "resource.customizations.health.maistra.io_ServiceMeshMemberRoll",
-        "resource.customizations.health.operators.coreos.com_Subscription"]
+        "resource.customizations.health.operators.coreos.com_Subscription",
+        "resource.customizations.health.sailoperator.io_Istio",
+        "resource.customizations.health.sailoperator.io_IstioCNI"]
 
 
 def test_both_health_forms_carry_the_same_scripts(example: Build) -> None:

@@ -86,11 +86,14 @@ def test_dot_parses_and_has_the_same_graph() -> None:
     clusters = {name(s.get_name()): sorted(name(n.get_name()) for n in s.get_nodes())
                 for s in graph.get_subgraphs()}
     assert clusters == {"cluster_central": ["central-mesh"],
-                        "cluster_east": ["east-mesh", "prod-mesh", "stage-mesh"],
-                        "cluster_west": ["west-mesh"]}
+                        "cluster_east": ["east-mesh", "istio_shop_mesh_east", "prod-mesh",
+                                         "stage-mesh"],
+                        "cluster_west": ["istio_shop_mesh_west", "west-mesh"]}
     pairs = sorted((name(e.get_source()), name(e.get_destination())) for e in graph.get_edges())
     assert pairs == [("central-mesh", "east-mesh"), ("central-mesh", "west-mesh"),
-                     ("east-mesh", "west-mesh"), ("prod-mesh", "stage-mesh")]
+                     ("east-mesh", "west-mesh"),
+                     ("istio_shop_mesh_east", "istio_shop_mesh_west"),
+                     ("prod-mesh", "stage-mesh")]
 
 
 def test_graph_is_the_same_under_any_hash_seed() -> None:
