@@ -21,17 +21,29 @@ from .certimport import MAX_INPUT, import_root, read_input
 from .crds import FETCH_COMMAND, FetchFailed, fetch, locate
 from .diff import compare, format_markdown, format_text, read_tree
 from .discover import find_fleet_root, relative
-from .errors import Location, Problem, escape_data, plural
+from .dumps import DUMP_COMMAND, load_dumps
+from .errors import Location, Problem, escape_data, github_annotation, plural
 from .explain import FORMATS as EXPLAIN_FORMATS
 from .explain import explain as explain_mesh
 from .explain import format_text as format_explanation
 from .gitrev import files_at_revision
 from .graph import FORMATS as GRAPH_FORMATS
 from .graph import draw
-from .report import EXIT_FAILED, EXIT_OK, PROBLEM_FORMATS, Exit, Reporter, usage_error
+from .report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROBLEM_FORMATS,
+    Exit,
+    Reporter,
+    usage_error,
+)
 from .scaffold import scaffold
 from .schema import schema_text
 from .source import DEFAULT_FLEET
+from .status import federation_status
+from .status import findings as status_findings
+from .status import format_text as format_status
 from .verify import SchemaSet, verify_tree
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -455,3 +467,61 @@ def ca_secret(mesh: str, fleet: Path | None, ca_dir: Path, cluster: str | None,
     ca_dir = paths["ca_dir"]
     plan = plan_fleet(fleet, certificates=False)
     click.echo(cacerts_secret(plan, mesh, ca_dir, cluster=cluster), nl=False)
+
+
+def _dump_arguments(arguments: tuple[str, ...]) -> tuple[Path | None, dict[str, Path]]:
+    """FLEET (the one argument without "=") and the CLUSTER=FILE dumps, in given order."""
+    fleets = [a for a in arguments if "=" not in a]
+    if len(fleets) > 1:
+        raise click.UsageError(f"one FLEET at most, got {', '.join(fleets)}; give dumps as "
+                               "CLUSTER=FILE")
+    dumps: dict[str, Path] = {}
+    for argument in arguments:
+        cluster, equals, file = argument.partition("=")
+        if not equals:
+            continue
+        if not cluster or not file:
+            raise click.UsageError(f"{argument!r}: give a dump as CLUSTER=FILE")
+        if cluster in dumps:
+            raise click.UsageError(f"two dumps for cluster {cluster}")
+        dumps[cluster] = Path(file)
+    if not dumps:
+        raise click.UsageError("give at least one dump as CLUSTER=FILE, made with: "
+                               + DUMP_COMMAND)
+    return (Path(fleets[0]) if fleets else None), dumps
+
+
+@main.command()
+@click.argument("arguments", nargs=-1, metavar="[FLEET] CLUSTER=FILE...")
+@problem_format
+@_reported
+def status(arguments: tuple[str, ...], report: Reporter) -> None:
+    """Is the federation up? Read each cluster's dump (`oc get smcp,smmr,servicemeshpeers,
+    exportedservicesets,importedservicesets -A -o yaml`, or -o json) and print, per
+    federated pair of FLEET in both directions, whether istiod is connected and since when,
+    its last error, the exported and imported services seen against those declared, and
+    the readiness of each mesh's control plane and member roll; objects FLEET does not
+    declare are listed as unmanaged. Exit 0 when all is healthy, 1 otherwise."""
+    given, arguments_by_cluster = _dump_arguments(arguments)
+    fleet, _ = _discovered(given)
+    plan = plan_fleet(fleet)
+    report.add(plan.warnings)
+    known = {c.name for c in plan.clusters}
+    unknown = [c for c in arguments_by_cluster if c not in known]
+    for cluster in unknown:
+        report.add([Problem("MG182", f"no cluster {cluster!r} in the fleet",
+                            plan.source.key_at(("clusters",)),
+                            "name each dump after a cluster of the fleet: "
+                            + ", ".join(sorted(known)))])
+    if unknown:
+        raise Exit(EXIT_USAGE)
+    result = federation_status(plan, load_dumps(arguments_by_cluster))
+    if report.fmt == "json":
+        report.result = result.as_dict()
+    else:
+        click.echo(format_status(result), nl=False)
+        if report.fmt == "github":
+            for where, message in status_findings(result):
+                click.echo(github_annotation(Problem(
+                    "MG183", message, where, "see `meshgen status` for the pair")))
+    raise Exit(EXIT_OK if result.healthy else EXIT_FAILED)
