@@ -103,9 +103,10 @@ def _documents(text: str, name: str, path: Path, problems: Problems) -> list[Sou
             for event in YAML(typ="safe").parse(text):
                 if isinstance(event, DocumentStartEvent):
                     source = SourceFile(name=name, path=path, data=None)
-                    source.values[()] = _at(name, event)
                     sources.append(source)
                     builders.append(_Builder(source))
+                elif builders and () not in sources[-1].values:  # the document's root node
+                    sources[-1].values[()] = _at(name, event)
                 if builders:
                     builders[-1].feed(event)
     except MarkedYAMLError as exc:
