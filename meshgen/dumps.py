@@ -24,6 +24,7 @@ from .source import SourceFile, Unreadable, _Builder, read_capped
 MAX_DUMP_BYTES = 32 * 1024 * 1024
 DUMP_COMMAND = ("oc get smcp,smmr,servicemeshpeers,exportedservicesets,importedservicesets "
                 "-A -o yaml")
+# add to it to tell entries of istiod pods that are gone: oc get pods -A -l app=istiod
 _REDUMP = f"dump the cluster again: {DUMP_COMMAND} > FILE"
 
 # kind -> the API versions whose status shapes status.py reads (maistra/api, maistra-2.6:
@@ -34,6 +35,8 @@ KNOWN_KINDS: dict[str, tuple[str, ...]] = {
     "ImportedServiceSet": ("federation.maistra.io/v1",),
     "ServiceMeshControlPlane": ("maistra.io/v1", "maistra.io/v2"),
     "ServiceMeshMemberRoll": ("maistra.io/v1",),
+    # optional: with the istiod pods in the dump, entries of pods gone are told apart
+    "Pod": ("v1",),
 }
 
 

@@ -49,6 +49,8 @@ class Direction:
     since: str | None = None
     last_error: str | None = None
     pods: dict[str, str] = field(default_factory=dict)  # pod -> active | inactive
+    # entries of istiod pods the dump shows gone (only when it holds the istiod Pods)
+    stale: list[str] = field(default_factory=list)
     exports: list[Service] = field(default_factory=list)
     imports: list[Service] = field(default_factory=list)
     not_imported: list[str] = field(default_factory=list)  # exported by peer, matched by no rule
@@ -118,7 +120,7 @@ def federation_status(plan: Plan, dumps: list[Dump]) -> Status:
         for kind in KINDS[2:]:
             declared.add((dump.cluster, kind, peering.local.namespace, peering.peer.name))
     unmanaged = [o for d in dumps for o in d.objects
-                 if (o.cluster, *o.key) not in declared]
+                 if o.kind in KINDS and (o.cluster, *o.key) not in declared]
     return Status(plan.source.name, meshes, directions, unmanaged, [d.cluster for d in dumps])
 
 
@@ -164,7 +166,7 @@ def _direction(plan: Plan, peering: Peering, dump: Dump) -> Direction:
         direction.problems.append(f"ServiceMeshPeer {local.namespace}/{peer.name} not found "
                                   f"on cluster {dump.cluster}")
     else:
-        _discovery(direction, smp)
+        _discovery(direction, smp, _istiod_pods(dump, local.namespace))
     _exports(direction, peering.exports,
              dump.find("ExportedServiceSet", local.namespace, peer.name), plan)
     _imports(direction, peering.imports,
@@ -172,12 +174,24 @@ def _direction(plan: Plan, peering: Peering, dump: Dump) -> Direction:
     return direction
 
 
-def _discovery(direction: Direction, smp: DumpedObject) -> None:
+def _istiod_pods(dump: Dump, namespace: str) -> set[str] | None:
+    """The names of the istiod pods in the mesh namespace, None when the dump has no Pods."""
+    pods = [o for o in dump.objects if o.kind == "Pod" and o.namespace == namespace]
+    if not pods:
+        return None
+    return {o.name for o in pods if o.data.get("metadata", {}).get("labels", {}).get("app")
+            == "istiod"}
+
+
+def _discovery(direction: Direction, smp: DumpedObject, running: set[str] | None) -> None:
     discovery = smp.status.get("discoveryStatus") or {}
     pods: dict[str, dict[str, Any]] = {}
     for state in ("active", "inactive"):
         for entry in discovery.get(state) or []:
             if isinstance(entry, dict) and isinstance(entry.get("pod"), str):
+                if running is not None and entry["pod"] not in running:
+                    direction.stale.append(entry["pod"])
+                    continue
                 direction.pods[entry["pod"]] = state
                 pods[entry["pod"]] = entry.get("watch") or {}
     active = [p for p, s in sorted(direction.pods.items()) if s == "active"]
@@ -287,6 +301,9 @@ def format_text(status: Status) -> str:
                      f"line {d.line}): {d.state}{since}{pods}")
         if d.last_error:
             lines.append(f"  last error: {d.last_error}")
+        if d.stale:
+            lines.append(f"  entries of istiod pods gone (the leader prunes them): "
+                         f"{', '.join(sorted(d.stale))}")
         for label, services in (("export", d.exports), ("import", d.imports)):
             lines += [f"  {label} {s.rule} (line {s.line}): {s.seen or 'NOT SEEN'}"
                       for s in services]

@@ -192,3 +192,35 @@ def test_readme_example_is_what_status_prints(fleet: Path) -> None:
                           encoding="utf-8")
         return
     assert match["block"] == printed
+
+
+ISTIOD_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  labels:
+    app: istiod
+    istio.io/rev: red-mesh
+    pod-template-hash: 6d8f9c7b5
+  name: istiod-red-mesh-6d8f9c7b5-k2x4p
+  namespace: red-mesh
+spec:
+  containers:
+  - name: discovery
+    image: registry.redhat.io/openshift-service-mesh/pilot-rhel8:2.6.4
+status:
+  phase: Running
+"""
+
+
+def test_entries_of_istiod_pods_gone_are_stale(fleet: Path, tmp_path: Path) -> None:
+    """With `oc get pods -l app=istiod` in the dump, the inactive entry of a pod that no
+    longer runs is stale (only the leader prunes it), not a peer istiod cannot reach."""
+    stream = tmp_path / "east-with-pods.yaml"
+    stream.write_text((DUMPS / "east.yaml").read_text() + "---\n" + ISTIOD_POD)
+    run = meshgen("status", fleet, f"east={stream}", f"west={DUMPS / 'west.json'}",
+                  "--format", "json")
+    red = directions(json.loads(run.stdout))["red-mesh->green-mesh"]
+    assert red["state"] == "connected" and red["problems"] == []
+    assert red["stale"] == ["istiod-red-mesh-6d8f9c7b5-q9w7z"]
+    assert red["last_error"] is None
