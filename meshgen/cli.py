@@ -14,6 +14,8 @@ import click
 from click.core import ParameterSource
 
 from . import __version__, output
+from .adopt import FLEET_HEADER, adopt, yaml_text
+from .adoptdiff import adoption_changes
 from .build import DEFAULT_OUT, Build, compile_fleet, plan_fleet
 from .ca import KEY_TYPES, KeyType
 from .catool import DEFAULT_CA_DIR, cacerts_secret, init_ca
@@ -525,3 +527,55 @@ def status(arguments: tuple[str, ...], report: Reporter) -> None:
                 click.echo(github_annotation(Problem(
                     "MG183", message, where, "see `meshgen status` for the pair")))
     raise Exit(EXIT_OK if result.healthy else EXIT_FAILED)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Start a fleet from meshes that already run."""
+
+
+@import_group.command("ossm")
+@click.argument("arguments", nargs=-1, metavar="CLUSTER=FILE...")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              default=str(DEFAULT_FLEET), show_default=True,
+              help="The fleet file to write; roots go to certs/ beside it.")
+@click.option("--name", default="imported", show_default=True, help="The fleet's name.")
+@click.option("--force", is_flag=True, help="Replace an existing fleet file or certificate.")
+@problem_format
+@_reported
+def import_ossm(arguments: tuple[str, ...], out: Path, name: str, force: bool,
+                report: Reporter) -> None:
+    """Write a fleet that reproduces the OSSM 2 meshes of the clusters' dumps (`oc get
+    smcp,smmr,servicemeshpeers,exportedservicesets,importedservicesets,configmaps -A -o
+    yaml`), then build it and print what adopting meshgen would change in those objects.
+    Peers without their mirror, names, clientIDs, addresses or roots that do not fit are
+    reported (MG184) with the object they came from."""
+    given, dumps_by_cluster = _dump_arguments(arguments)
+    if given is not None:
+        raise click.UsageError(f"{given}: give dumps as CLUSTER=FILE")
+    dumps = load_dumps(dumps_by_cluster)
+    adoption = adopt(dumps, name)
+    report.add(adoption.problems)
+    certs = {out.parent / "certs" / f"{mesh}.pem": pem.encode()
+             for mesh, pem in sorted(adoption.roots.items())}
+    text = FLEET_HEADER + yaml_text(adoption.fleet)
+    targets = {out: text.encode(), **certs}
+    taken = [p for p, data in targets.items()
+             if p.exists() and (p == out or p.read_bytes() != data)]
+    if taken and not force:
+        for path in taken:
+            report.fail("MG185", f"{path} exists", str(path),
+                        "move it away, or pass --force to replace it")
+        raise Exit(EXIT_USAGE)
+    for path, data in targets.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        output.write_atomic(path, data)
+        report.say(f"wrote {path}")
+    with tempfile.TemporaryDirectory(prefix="meshgen-import-") as tmp:
+        result = compile_fleet(out, Path(tmp) / "overlays")
+    report.add(result.warnings)
+    changes = adoption_changes(dumps, result.files)
+    if report.fmt == "json":
+        report.result = {"fleet": str(out), **changes.as_dict()}
+    else:
+        click.echo(format_text(changes, "the dumps", f"meshgen build {out}"))

@@ -37,10 +37,12 @@ KNOWN_KINDS: dict[str, tuple[str, ...]] = {
     "ServiceMeshMemberRoll": ("maistra.io/v1",),
     # optional: with the istiod pods in the dump, entries of pods gone are told apart
     "Pod": ("v1",),
+    # `meshgen import ossm`: the peers' root ConfigMaps
+    "ConfigMap": ("v1",),
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # known by identity: two dumps may hold equal objects
 class DumpedObject:
     cluster: str
     kind: str

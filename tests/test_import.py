@@ -1,0 +1,82 @@
+"""meshgen import ossm: a fleet back from the clusters' objects.
+
+The round trip is the proof: meshgen's own output for tests/dumps/fleet.yaml, rendered by
+the real kustomize per cluster as `oc get … -o yaml` would list it, imports to a fleet
+whose build differs from those objects in nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from conftest import REPO
+from meshgen.ca import make_certificate
+
+DUMPS = Path(__file__).resolve().parent / "dumps"
+
+
+def meshgen(*args: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "meshgen", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Path:
+    """east.yaml and west.yaml: what the clusters hold once tests/dumps/fleet.yaml synced."""
+    source = tmp_path / "source"
+    (source / "certs").mkdir(parents=True)
+    shutil.copy(DUMPS / "fleet.yaml", source / "fleet.yaml")
+    for mesh in ("red-mesh", "green-mesh"):
+        cert, _ = make_certificate(f"{mesh} root CA")
+        (source / "certs" / f"{mesh}.pem").write_bytes(cert.public_bytes(Encoding.PEM))
+    built = meshgen("build", source / "fleet.yaml", "--out", source / "overlays")
+    assert built.returncode == 0, built.stderr
+    for cluster in ("east", "west"):
+        rendered = subprocess.run(["kubectl", "kustomize", str(source / "overlays" / cluster)],
+                                  capture_output=True, text=True, check=True)
+        (tmp_path / f"{cluster}.yaml").write_text(rendered.stdout)
+    return tmp_path
+
+
+def test_round_trip_changes_nothing(running: Path) -> None:
+    run = meshgen("import", "ossm", "east=east.yaml", "west=west.yaml", "--name",
+                  "status-fleet", "--out", "fleet/fleet.yaml", "--format", "json", cwd=running)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["problems"] == []
+    assert result["changes"] == [] and result["unchanged"] == 10, result
+    roots = sorted(p.name for p in (running / "fleet" / "certs").iterdir())
+    assert roots == ["green-mesh.pem", "red-mesh.pem"]
+    original = (running / "source" / "certs" / "red-mesh.pem").read_bytes()
+    assert (running / "fleet" / "certs" / "red-mesh.pem").read_bytes() == original
+
+
+def test_never_overwrites_without_force(running: Path) -> None:
+    args = ("import", "ossm", "east=east.yaml", "west=west.yaml", "--out", "fleet/fleet.yaml")
+    assert meshgen(*args, cwd=running).returncode == 0
+    fleet = running / "fleet" / "fleet.yaml"
+    fleet.write_text("# mine\n")
+    again = meshgen(*args, cwd=running)
+    assert again.returncode == 2 and "error[MG185]" in again.stderr
+    assert fleet.read_text() == "# mine\n" and "Traceback" not in again.stderr
+    forced = meshgen(*args, "--force", cwd=running)
+    assert forced.returncode == 0 and fleet.read_text().count("name: red-mesh") == 1
+
+
+def test_a_peer_without_its_mirror_is_reported_where_it_is(running: Path) -> None:
+    west = (running / "west.yaml").read_text().split("\n---\n")
+    (running / "west.yaml").write_text("\n---\n".join(
+        doc for doc in west if "kind: ServiceMeshPeer" not in doc))
+    run = meshgen("import", "ossm", "east=east.yaml", "west=west.yaml", "--out",
+                  "fleet/fleet.yaml", cwd=running)
+    assert run.returncode == 0, run.stderr
+    assert "east.yaml:" in run.stderr and "warning[MG184]" in run.stderr
+    assert "green-mesh has no ServiceMeshPeer back to red-mesh" in run.stderr
+    assert "federations" not in (running / "fleet" / "fleet.yaml").read_text()
