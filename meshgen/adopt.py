@@ -22,8 +22,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from .certimport import read_input
 from .dumps import Dump, DumpedObject
-from .errors import Problem, Severity
+from .errors import FleetError, Problem, Severity
 
 FLEET_HEADER = ("# yaml-language-server: $schema=../schema/fleet.schema.json\n"
                 "# Written by `meshgen import ossm` from the clusters' dumps: review it, then\n"
@@ -181,6 +182,13 @@ def _roots(objects: list[DumpedObject], peers: list[DumpedObject],
             continue
         pem = (configmap.data.get("data") or {}).get("root-cert.pem")
         if not isinstance(pem, str):
+            continue
+        try:  # the checks `meshgen certs import` makes: a CA that may sign, not expired
+            read_input(pem.encode(), str(configmap.location))
+        except FleetError as exc:
+            why = next(iter(exc.problems)).message
+            problems.append(_note(configmap, f"root-cert.pem is no usable root: {why}",
+                                  f"import {remote.name}'s root with `meshgen certs import`"))
             continue
         if remote.root is not None and remote.root.strip() != pem.strip():
             problems.append(_note(configmap, f"holds another root for {remote.name} than its "

@@ -80,3 +80,17 @@ def test_a_peer_without_its_mirror_is_reported_where_it_is(running: Path) -> Non
     assert "east.yaml:" in run.stderr and "warning[MG184]" in run.stderr
     assert "green-mesh has no ServiceMeshPeer back to red-mesh" in run.stderr
     assert "federations" not in (running / "fleet" / "fleet.yaml").read_text()
+
+
+def test_upstream_shaped_dumps(tmp_path: Path) -> None:
+    """The status dumps: blue-mesh is in no dump, the root ConfigMap holds no certificate."""
+    run = meshgen("import", "ossm", f"east={DUMPS / 'east.yaml'}",
+                  f"west={DUMPS / 'west.json'}", "--out", "fleet/fleet.yaml", cwd=tmp_path)
+    assert "Traceback" not in run.stderr
+    assert "ServiceMeshPeer red-mesh/blue-mesh on east: no mesh in the dumps has namespace " \
+        "blue-mesh" in run.stderr
+    assert "ConfigMap red-mesh/green-mesh-ca-root-cert on east: root-cert.pem is no usable " \
+        "root" in run.stderr
+    fleet = (tmp_path / "fleet" / "fleet.yaml").read_text()
+    assert "name: green-mesh-red-mesh" in fleet and "rootCert" not in fleet
+    assert not (tmp_path / "fleet" / "certs").exists()
