@@ -29,6 +29,8 @@ from .errors import FleetError, Problem, Severity
 FLEET_HEADER = ("# yaml-language-server: $schema=../schema/fleet.schema.json\n"
                 "# Written by `meshgen import ossm` from the clusters' dumps: review it, then\n"
                 "# compare what meshgen would change (`meshgen diff`) before syncing.\n")
+# a key of _domains' result: the cluster reaches peers at clusterset addresses
+CLUSTERSET_MEMBER = "clusterset member: "
 _CLIENT_ID = re.compile(r"^(?P<domain>[^/]+)/ns/(?P<ns>[^/]+)/sa/(?P<sa>[^/]+)$")
 
 
@@ -91,7 +93,7 @@ def adopt(dumps: list[Dump], name: str) -> Adoption:
     domains = _domains(peers, targets, problems)
     fleet: dict[str, Any] = {
         "apiVersion": "meshgen.dev/v1alpha1", "kind": "Fleet", "metadata": {"name": name},
-        "clusters": [_cluster(d.cluster, domains.get(d.cluster)) for d in dumps],
+        "clusters": [_cluster(d.cluster, domains) for d in dumps],
         "meshes": [_mesh(m) for m in sorted(meshes.values(), key=lambda m: m.name)],
     }
     if pairs:
@@ -184,9 +186,9 @@ def _roots(objects: list[DumpedObject], peers: list[DumpedObject],
         if not isinstance(pem, str):
             continue
         try:  # the checks `meshgen certs import` makes: a CA that may sign, not expired
-            read_input(pem.encode(), str(configmap.location))
+            read_input(pem.encode(), "root-cert.pem")
         except FleetError as exc:
-            why = next(iter(exc.problems)).message
+            why = next(iter(exc.problems)).message.removeprefix("root-cert.pem: ")
             problems.append(_note(configmap, f"root-cert.pem is no usable root: {why}",
                                   f"import {remote.name}'s root with `meshgen certs import`"))
             continue
@@ -199,7 +201,8 @@ def _roots(objects: list[DumpedObject], peers: list[DumpedObject],
 
 def _domains(peers: list[DumpedObject], targets: dict[DumpedObject, AdoptedMesh | None],
              problems: list[Problem]) -> dict[str, str]:
-    """Each cluster's ingress domain: `<gateway>.<namespace>.<domain>` minus the prefix."""
+    """Each cluster's ingress domain: `<gateway>.<namespace>.<domain>` minus the prefix
+    (`svc.clusterset.local` for a Submariner cluster; plan/types.py ingress_address)."""
     domains: dict[str, str] = {}
     for peer in peers:
         remote = targets[peer]
@@ -208,14 +211,15 @@ def _domains(peers: list[DumpedObject], targets: dict[DumpedObject, AdoptedMesh 
         for address in (_spec(peer).get("remote") or {}).get("addresses") or []:
             _, _, rest = str(address).partition(".")
             namespace, _, domain = rest.partition(".")
-            if namespace != remote.namespace or domain in ("svc.cluster.local",
-                                                          "svc.clusterset.local"):
+            if namespace != remote.namespace or domain == "svc.cluster.local":
                 if namespace != remote.namespace:
                     problems.append(_note(peer, f"address {address} is not "
                                           f"<gateway>.{remote.namespace}.<domain>",
                                           "meshgen derives addresses from the cluster's "
                                           "ingress domain"))
                 continue
+            if domain == "svc.clusterset.local":  # so peer's cluster joined the clusterset
+                domains.setdefault(CLUSTERSET_MEMBER + peer.cluster, domain)
             known = domains.setdefault(remote.cluster, domain)
             if known != domain:
                 problems.append(_note(peer, f"address {address} puts cluster {remote.cluster} "
@@ -225,10 +229,15 @@ def _domains(peers: list[DumpedObject], targets: dict[DumpedObject, AdoptedMesh 
     return domains
 
 
-def _cluster(name: str, domain: str | None) -> dict[str, Any]:
+def _cluster(name: str, domains: dict[str, str]) -> dict[str, Any]:
     cluster: dict[str, Any] = {"name": name}
-    if domain:
+    domain = domains.get(name)
+    if domain == "svc.clusterset.local":  # reached through the Submariner clusterset
+        cluster["ingress"] = {"type": "Submariner"}
+    elif domain:
         cluster["ingress"] = {"type": "LoadBalancer", "domain": domain}
+        if CLUSTERSET_MEMBER + name in domains:
+            cluster["ingress"]["clusterset"] = True
     return cluster
 
 

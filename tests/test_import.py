@@ -8,7 +8,6 @@ whose build differs from those objects in nothing.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,12 +26,25 @@ def meshgen(*args: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess[
                           capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
-@pytest.fixture
-def running(tmp_path: Path) -> Path:
-    """east.yaml and west.yaml: what the clusters hold once tests/dumps/fleet.yaml synced."""
+SUBMARINER = ("    ingress: {type: LoadBalancer, domain: apps.east.example.com}\n",
+              "    ingress: {type: LoadBalancer, domain: apps.east.example.com,"
+              " clusterset: true}\n",
+              "    ingress: {type: LoadBalancer, domain: apps.west.example.com}\n",
+              "    ingress: {type: Submariner}\n")
+
+
+@pytest.fixture(params=["load-balancers", "submariner"])
+def running(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """east.yaml and west.yaml: what the clusters hold once tests/dumps/fleet.yaml synced
+    (with west behind Submariner, east in its clusterset, in the second variant)."""
     source = tmp_path / "source"
     (source / "certs").mkdir(parents=True)
-    shutil.copy(DUMPS / "fleet.yaml", source / "fleet.yaml")
+    text = (DUMPS / "fleet.yaml").read_text()
+    if request.param == "submariner":
+        east, east_set, west, west_set = SUBMARINER
+        assert text.count(east) == 1 and text.count(west) == 1
+        text = text.replace(east, east_set).replace(west, west_set)
+    (source / "fleet.yaml").write_text(text)
     for mesh in ("red-mesh", "green-mesh"):
         cert, _ = make_certificate(f"{mesh} root CA")
         (source / "certs" / f"{mesh}.pem").write_bytes(cert.public_bytes(Encoding.PEM))
