@@ -8,12 +8,15 @@ whose build differs from those objects in nothing.
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
+from ruamel.yaml import YAML
 
 from conftest import REPO
 from meshgen.ca import make_certificate
@@ -106,3 +109,34 @@ def test_upstream_shaped_dumps(tmp_path: Path) -> None:
     fleet = (tmp_path / "fleet" / "fleet.yaml").read_text()
     assert "name: green-mesh-red-mesh" in fleet and "rootCert" not in fleet
     assert not (tmp_path / "fleet" / "certs").exists()
+
+
+README = REPO / "README.md"
+EXAMPLE = re.compile(r"<!-- import-example: text -->\n```text\n(?P<block>.*?)```\n", re.S)
+
+
+@pytest.mark.parametrize("running", ["load-balancers"], indirect=True)
+def test_readme_example_is_what_import_prints(running: Path) -> None:
+    """The README's adoption example: the round trip, with a setting added to red-mesh's
+    SMCP by hand that the fleet does not carry. Regenerate after a deliberate change with
+    MESHGEN_UPDATE_README=1 python -m pytest tests/test_import.py -k readme."""
+    yaml = YAML(typ="safe")
+    objects = list(yaml.load_all((running / "east.yaml").read_text()))
+    smcp = next(o for o in objects if o["kind"] == "ServiceMeshControlPlane")
+    smcp["spec"]["tracing"] = {"type": "None"}
+    writer = YAML()
+    writer.explicit_start = True
+    with (running / "east.yaml").open("w") as handle:
+        writer.dump_all(objects, handle)
+    run = meshgen("import", "ossm", "east=east.yaml", "west=west.yaml", "--name",
+                  "status-fleet", cwd=running)
+    assert run.returncode == 0, run.stderr
+    printed = run.stdout
+    text = README.read_text(encoding="utf-8")
+    match = EXAMPLE.search(text)
+    assert match is not None
+    if os.environ.get("MESHGEN_UPDATE_README") == "1":
+        README.write_text(text[:match.start("block")] + printed + text[match.end("block"):],
+                          encoding="utf-8")
+        return
+    assert match["block"] == printed
