@@ -24,13 +24,14 @@ from .crds import FETCH_COMMAND, FetchFailed, fetch, locate
 from .diff import compare, format_markdown, format_text, read_tree
 from .discover import find_fleet_root, relative
 from .dumps import DUMP_COMMAND, load_dumps
-from .errors import Location, Problem, escape_data, github_annotation, plural
+from .errors import Location, Problem, Problems, escape_data, github_annotation, plural
 from .explain import FORMATS as EXPLAIN_FORMATS
 from .explain import explain as explain_mesh
 from .explain import format_text as format_explanation
 from .gitrev import files_at_revision
 from .graph import FORMATS as GRAPH_FORMATS
 from .graph import draw
+from .kubeget import fetch_dump
 from .report import (
     EXIT_FAILED,
     EXIT_OK,
@@ -471,7 +472,8 @@ def ca_secret(mesh: str, fleet: Path | None, ca_dir: Path, cluster: str | None,
     click.echo(cacerts_secret(plan, mesh, ca_dir, cluster=cluster), nl=False)
 
 
-def _dump_arguments(arguments: tuple[str, ...]) -> tuple[Path | None, dict[str, Path]]:
+def _dump_arguments(arguments: tuple[str, ...],
+                    required: bool = True) -> tuple[Path | None, dict[str, Path]]:
     """FLEET (the one argument without "=") and the CLUSTER=FILE dumps, in given order."""
     fleets = [a for a in arguments if "=" not in a]
     if len(fleets) > 1:
@@ -487,7 +489,7 @@ def _dump_arguments(arguments: tuple[str, ...]) -> tuple[Path | None, dict[str, 
         if cluster in dumps:
             raise click.UsageError(f"two dumps for cluster {cluster}")
         dumps[cluster] = Path(file)
-    if not dumps:
+    if not dumps and required:
         raise click.UsageError("give at least one dump as CLUSTER=FILE, made with: "
                                + DUMP_COMMAND)
     return (Path(fleets[0]) if fleets else None), dumps
@@ -495,16 +497,19 @@ def _dump_arguments(arguments: tuple[str, ...]) -> tuple[Path | None, dict[str, 
 
 @main.command()
 @click.argument("arguments", nargs=-1, metavar="[FLEET] CLUSTER=FILE...")
+@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Read the clusters without a dump through oc (else kubectl), each with "
+                   "the context named like it.")
 @problem_format
 @_reported
-def status(arguments: tuple[str, ...], report: Reporter) -> None:
+def status(arguments: tuple[str, ...], kubeconfig: Path | None, report: Reporter) -> None:
     """Is the federation up? Read each cluster's dump (`oc get smcp,smmr,servicemeshpeers,
     exportedservicesets,importedservicesets -A -o yaml`, or -o json) and print, per
     federated pair of FLEET in both directions, whether istiod is connected and since when,
     its last error, the exported and imported services seen against those declared, and
     the readiness of each mesh's control plane and member roll; objects FLEET does not
     declare are listed as unmanaged. Exit 0 when all is healthy, 1 otherwise."""
-    given, arguments_by_cluster = _dump_arguments(arguments)
+    given, arguments_by_cluster = _dump_arguments(arguments, required=kubeconfig is None)
     fleet, _ = _discovered(given)
     plan = plan_fleet(fleet)
     report.add(plan.warnings)
@@ -517,7 +522,13 @@ def status(arguments: tuple[str, ...], report: Reporter) -> None:
                             + ", ".join(sorted(known)))])
     if unknown:
         raise Exit(EXIT_USAGE)
-    result = federation_status(plan, load_dumps(arguments_by_cluster))
+    dumps = load_dumps(arguments_by_cluster)
+    if kubeconfig is not None:
+        problems = Problems()
+        dumps += [fetch_dump(kubeconfig, c.name, plan.source.at(c.origin), problems)
+                  for c in plan.clusters if c.name not in arguments_by_cluster]
+        problems.raise_if_errors()
+    result = federation_status(plan, dumps)
     if report.fmt == "json":
         report.result = result.as_dict()
     else:

@@ -22,8 +22,8 @@ from .errors import FleetError, Location, Problem, Problems
 from .source import SourceFile, Unreadable, _Builder, read_capped
 
 MAX_DUMP_BYTES = 32 * 1024 * 1024
-DUMP_COMMAND = ("oc get smcp,smmr,servicemeshpeers,exportedservicesets,importedservicesets "
-                "-A -o yaml")
+DUMP_KINDS = "smcp,smmr,servicemeshpeers,exportedservicesets,importedservicesets"
+DUMP_COMMAND = f"oc get {DUMP_KINDS} -A -o yaml"
 # add to it to tell entries of istiod pods that are gone: oc get pods -A -l app=istiod
 _REDUMP = f"dump the cluster again: {DUMP_COMMAND} > FILE"
 
@@ -72,9 +72,10 @@ class Dump:
         return next((o for o in self.objects if o.key == (kind, namespace, name)), None)
 
 
-def load_dump(cluster: str, path: Path, problems: Problems) -> Dump:
-    """The mesh objects of one dump; what is wrong with it goes to problems."""
-    name = str(path)
+def load_dump(cluster: str, path: Path, problems: Problems, name: str | None = None) -> Dump:
+    """The mesh objects of one dump; what is wrong with it goes to problems. name: how
+    its positions are shown (default: the path)."""
+    name = name or str(path)
     dump = Dump(cluster, path, [])
     try:
         raw = read_capped(path, MAX_DUMP_BYTES)
@@ -189,4 +190,4 @@ def load_dumps(arguments: dict[str, Path]) -> list[Dump]:
     return dumps
 
 
-__all__ = ["DUMP_COMMAND", "Dump", "DumpedObject", "FleetError", "load_dumps"]
+__all__ = ["DUMP_COMMAND", "DUMP_KINDS", "Dump", "DumpedObject", "FleetError", "load_dumps"]

@@ -224,3 +224,36 @@ def test_entries_of_istiod_pods_gone_are_stale(fleet: Path, tmp_path: Path) -> N
     assert red["state"] == "connected" and red["problems"] == []
     assert red["stale"] == ["istiod-red-mesh-6d8f9c7b5-q9w7z"]
     assert red["last_error"] is None
+
+
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- cluster: {server: "https://127.0.0.1:1"}
+  name: east
+contexts:
+- context: {cluster: east, user: nobody}
+  name: east
+users:
+- name: nobody
+  user: {token: not-a-token}
+"""
+
+
+@pytest.mark.skipif(shutil.which("oc") is None and shutil.which("kubectl") is None,
+                    reason="needs oc or kubectl")
+def test_kubeconfig_failures_are_located_at_the_cluster(fleet: Path, tmp_path: Path) -> None:
+    """The real client against a context whose server refuses, and a context that is not
+    in the kubeconfig: both reported at the cluster's fleet.yaml line, exit 2."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    run = meshgen("status", fleet, "--kubeconfig", kubeconfig, "--format", "json")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    problems = json.loads(run.stdout)
+    assert [(p["code"], p["line"]) for p in problems] == [("MG186", 9), ("MG186", 11)]
+    assert "context east failed" in problems[0]["message"]
+    assert "context west failed" in problems[1]["message"]
+    # a dump given for a cluster is read instead of asking its context
+    run = meshgen("status", fleet, f"west={DUMPS / 'west.json'}", "--kubeconfig", kubeconfig)
+    assert run.returncode == 2 and run.stderr.count("error[MG186]") == 1
