@@ -31,6 +31,7 @@ FLEET_HEADER = ("# yaml-language-server: $schema=../schema/fleet.schema.json\n"
                 "# compare what meshgen would change (`meshgen diff`) before syncing.\n")
 # a key of _domains' result: the cluster reaches peers at clusterset addresses
 CLUSTERSET_MEMBER = "clusterset member: "
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _CLIENT_ID = re.compile(r"^(?P<domain>[^/]+)/ns/(?P<ns>[^/]+)/sa/(?P<sa>[^/]+)$")
 
 
@@ -103,7 +104,8 @@ def adopt(dumps: list[Dump], name: str) -> Adoption:
         fleet["exports"] = exports
     if imports:
         fleet["imports"] = imports
-    roots = {m.name: m.root for m in meshes.values() if m.root}
+    # a name from a dump becomes a file name: only DNS labels, as Kubernetes names are
+    roots = {m.name: m.root for m in meshes.values() if m.root and _DNS_LABEL.match(m.name)}
     return Adoption(fleet, roots, problems)
 
 

@@ -140,3 +140,20 @@ def test_readme_example_is_what_import_prints(running: Path) -> None:
                           encoding="utf-8")
         return
     assert match["block"] == printed
+
+
+def test_a_hostile_name_writes_nothing_outside(tmp_path: Path) -> None:
+    """A peer name from a dump is a file name under certs/: a path in it is never used."""
+    east = (DUMPS / "east.yaml").read_text().replace("name: green-mesh\n    namespace: red-mesh",
+                                                      "name: ../../evil\n    namespace: red-mesh")
+    cert, _ = make_certificate("green-mesh root CA")
+    pem = cert.public_bytes(Encoding.PEM).decode().rstrip().replace("\n", "\n      ") + "\n"
+    elided = ("-----BEGIN CERTIFICATE-----\n      (elided: configmaps are skipped by meshgen "
+              "status)\n      -----END CERTIFICATE-----\n")
+    assert east.count(elided) == 1
+    (tmp_path / "east.yaml").write_text(east.replace(elided, pem))
+    run = meshgen("import", "ossm", "east=east.yaml", f"west={DUMPS / 'west.json'}", "--out",
+                  "out/fleet/fleet.yaml", cwd=tmp_path)
+    assert "Traceback" not in run.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["east.yaml",
+                                                                          "fleet.yaml"]
