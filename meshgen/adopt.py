@@ -338,3 +338,11 @@ def yaml_text(fleet: dict[str, Any]) -> str:
     writer.indent(mapping=2, sequence=4, offset=2)
     writer.dump(fleet, stream)
     return stream.getvalue()
+
+
+def add_smcp_spec(fleet: dict[str, Any], extras: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Put the settings meshgen does not model into the smcpSpec of their mesh."""
+    for mesh in fleet["meshes"]:
+        extra = extras.get((mesh["cluster"], mesh.get("namespace", mesh["name"])))
+        if extra:
+            mesh["smcpSpec"] = extra

@@ -12,6 +12,7 @@ from typing import Any
 from .diff import TreeChanges, compare, entries
 from .dumps import Dump
 from .emit import dump as emit
+from .plan.types import FEDERATION_LABELS, GATEWAY_KINDS
 
 _SERVER_METADATA = ("creationTimestamp", "generation", "resourceVersion", "uid",
                     "managedFields", "selfLink")
@@ -49,3 +50,63 @@ def adoption_changes(dumps: list[Dump], built: dict[str, bytes]) -> TreeChanges:
                                  f"{obj.name}.yaml")
             before[rel] = emit(_as_applied(obj.data), "")
     return compare(before, after)
+
+
+def _missing(dumped: Any, built: Any) -> dict[str, Any]:
+    """What dumped has at keys built lacks, mapping by mapping (lists are left alone:
+    an smcpSpec entry may add, never replace, what meshgen generates)."""
+    if not isinstance(dumped, dict) or not isinstance(built, dict):
+        return {}
+    extra: dict[str, Any] = {}
+    for key, value in dumped.items():
+        if key not in built:
+            extra[key] = value
+        elif inner := _missing(value, built[key]):
+            extra[key] = inner
+    return extra
+
+
+def unmodelled_spec(dumps: list[Dump], built: dict[str, bytes]) -> dict[tuple[str, str],
+                                                                          dict[str, Any]]:
+    """Per (cluster, namespace), the SMCP settings of the dump the built SMCP lacks: they
+    go to the mesh's smcpSpec."""
+    new = entries(built)
+    extras: dict[tuple[str, str], dict[str, Any]] = {}
+    for d in dumps:
+        for obj in d.objects:
+            if obj.kind != "ServiceMeshControlPlane":
+                continue
+            entry = new.get((d.cluster, obj.kind, obj.namespace, obj.name))
+            if entry is None or not isinstance(entry.obj, dict):
+                continue
+            extra = _missing(obj.data.get("spec"), entry.obj.get("spec"))
+            if extra := _without_federation_gateways(extra):
+                extras[(d.cluster, obj.namespace)] = extra
+    return extras
+
+
+def _mentions(value: Any, keys: tuple[str, ...]) -> bool:
+    if isinstance(value, dict):
+        return any(k in keys or _mentions(v, keys) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_mentions(v, keys) for v in value)
+    return False
+
+
+def _without_federation_gateways(extra: dict[str, Any]) -> dict[str, Any]:
+    """A federation gateway the fleet does not generate belongs to a peer it does not
+    federate (one without its mirror): it is not the mesh's own setting (MG081 refuses
+    it in smcpSpec), so the diff shows it going away instead."""
+    gateways = extra.get("gateways")
+    if not isinstance(gateways, dict):
+        return extra
+    for kind in GATEWAY_KINDS:
+        named = gateways.get(kind)
+        if isinstance(named, dict):
+            for name in [n for n, g in named.items() if _mentions(g, FEDERATION_LABELS)]:
+                del named[name]
+            if not named:
+                del gateways[kind]
+    if not gateways:
+        del extra["gateways"]
+    return extra

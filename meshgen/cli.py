@@ -14,8 +14,8 @@ import click
 from click.core import ParameterSource
 
 from . import __version__, output
-from .adopt import FLEET_HEADER, adopt, yaml_text
-from .adoptdiff import adoption_changes
+from .adopt import FLEET_HEADER, add_smcp_spec, adopt, yaml_text
+from .adoptdiff import adoption_changes, unmodelled_spec
 from .build import DEFAULT_OUT, Build, compile_fleet, plan_fleet
 from .ca import KEY_TYPES, KeyType
 from .catool import DEFAULT_CA_DIR, cacerts_secret, init_ca
@@ -584,6 +584,11 @@ def import_ossm(arguments: tuple[str, ...], out: Path, name: str, force: bool,
         report.say(f"wrote {path}")
     with tempfile.TemporaryDirectory(prefix="meshgen-import-") as tmp:
         result = compile_fleet(out, Path(tmp) / "overlays")
+        # a second pass: SMCP settings meshgen does not generate go to smcpSpec
+        if extras := unmodelled_spec(dumps, result.files):
+            add_smcp_spec(adoption.fleet, extras)
+            output.write_atomic(out, (FLEET_HEADER + yaml_text(adoption.fleet)).encode())
+            result = compile_fleet(out, Path(tmp) / "overlays")
     report.add(result.warnings)
     changes = adoption_changes(dumps, result.files)
     if report.fmt == "json":

@@ -118,12 +118,16 @@ EXAMPLE = re.compile(r"<!-- import-example: text -->\n```text\n(?P<block>.*?)```
 @pytest.mark.parametrize("running", ["load-balancers"], indirect=True)
 def test_readme_example_is_what_import_prints(running: Path) -> None:
     """The README's adoption example: the round trip, with a setting added to red-mesh's
-    SMCP by hand that the fleet does not carry. Regenerate after a deliberate change with
-    MESHGEN_UPDATE_README=1 python -m pytest tests/test_import.py -k readme."""
+    SMCP by hand (meshgen does not generate it: it goes to smcpSpec) and a peer's discovery
+    port changed by hand (meshgen generates it: the diff shows it). Regenerate after a
+    deliberate change with MESHGEN_UPDATE_README=1 python -m pytest tests/test_import.py -k
+    readme."""
     yaml = YAML(typ="safe")
     objects = list(yaml.load_all((running / "east.yaml").read_text()))
     smcp = next(o for o in objects if o["kind"] == "ServiceMeshControlPlane")
     smcp["spec"]["tracing"] = {"type": "None"}
+    peer = next(o for o in objects if o["kind"] == "ServiceMeshPeer")
+    peer["spec"]["remote"]["discoveryPort"] = 8189
     writer = YAML()
     writer.explicit_start = True
     with (running / "east.yaml").open("w") as handle:
@@ -131,6 +135,8 @@ def test_readme_example_is_what_import_prints(running: Path) -> None:
     run = meshgen("import", "ossm", "east=east.yaml", "west=west.yaml", "--name",
                   "status-fleet", cwd=running)
     assert run.returncode == 0, run.stderr
+    fleet = (running / "fleet" / "fleet.yaml").read_text()
+    assert "    smcpSpec:\n      tracing:\n        type: None\n" in fleet
     printed = run.stdout
     text = README.read_text(encoding="utf-8")
     match = EXAMPLE.search(text)
