@@ -53,9 +53,7 @@ class AdoptedMesh:
 
     @property
     def trust_domain(self) -> str:
-        security = self.smcp.data.get("spec", {}).get("security") or {}
-        domain = (security.get("trust") or {}).get("domain")
-        return str(domain) if domain else "cluster.local"
+        return _text(self.smcp.data, "spec", "security", "trust", "domain") or "cluster.local"
 
 
 @dataclass
@@ -70,9 +68,28 @@ def _note(obj: DumpedObject, message: str, hint: str, code: str = "MG184") -> Pr
                    obj.location, hint, Severity.WARNING)
 
 
-def _spec(obj: DumpedObject) -> dict[str, Any]:
-    spec = obj.data.get("spec")
-    return spec if isinstance(spec, dict) else {}
+def _at(data: Any, *keys: str) -> Any:
+    """The value under keys, or None where the dump has another shape than upstream's."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _text(data: Any, *keys: str) -> str:
+    value = _at(data, *keys)
+    return value if isinstance(value, str) else ""
+
+
+def _items(data: Any, *keys: str) -> list[Any]:
+    value = _at(data, *keys)
+    return value if isinstance(value, list) else []
+
+
+def _mapping(data: Any, *keys: str) -> dict[str, Any]:
+    value = _at(data, *keys)
+    return value if isinstance(value, dict) else {}
 
 
 def adopt(dumps: list[Dump], name: str) -> Adoption:
@@ -88,7 +105,8 @@ def adopt(dumps: list[Dump], name: str) -> Adoption:
         smmr = next((o for o in objects if o.kind == "ServiceMeshMemberRoll"
                      and (o.cluster, o.namespace) == (mesh.cluster, mesh.namespace)), None)
         if smmr is not None:
-            mesh.members = [str(m) for m in _spec(smmr).get("members") or []]
+            mesh.members = [m for m in _items(smmr.data, "spec", "members")
+                            if isinstance(m, str)]
     pairs = _pairs(peers, targets, meshes, problems)
     _roots(objects, peers, targets, problems)
     domains = _domains(peers, targets, problems)
@@ -112,19 +130,20 @@ def adopt(dumps: list[Dump], name: str) -> Adoption:
 def _target(peer: DumpedObject, meshes: dict[tuple[str, str], AdoptedMesh],
             problems: list[Problem]) -> AdoptedMesh | None:
     """The mesh a peer points at: by its trust domain and the namespace of its clientID."""
-    security = _spec(peer).get("security") or {}
-    match = _CLIENT_ID.match(str(security.get("clientID") or ""))
+    client_id = _text(peer.data, "spec", "security", "clientID")
+    trust_domain = _text(peer.data, "spec", "security", "trustDomain")
+    match = _CLIENT_ID.match(client_id)
     if match is None:
-        problems.append(_note(peer, f"clientID {security.get('clientID')!r} is not "
+        problems.append(_note(peer, f"clientID {client_id!r} is not "
                               "<trust domain>/ns/<namespace>/sa/<service account>",
                               "meshgen sets it to the other mesh's egress gateway account"))
         return None
     found = [m for m in meshes.values() if m.namespace == match["ns"]
-             and m.trust_domain == security.get("trustDomain")]
+             and m.trust_domain == trust_domain]
     if len(found) != 1:
         problems.append(_note(peer, f"{'no' if not found else 'more than one'} mesh in the "
                               f"dumps has namespace {match['ns']} and trust domain "
-                              f"{security.get('trustDomain')}",
+                              f"{trust_domain}",
                               "dump every cluster of the federation (CLUSTER=FILE)"))
         return None
     return found[0]
@@ -144,7 +163,7 @@ def _name_meshes(meshes: dict[tuple[str, str], AdoptedMesh], peers: list[DumpedO
                                   "meshgen names every peer of a mesh the same"))
         own = [p for p in peers if (p.cluster, p.namespace) == (mesh.cluster, mesh.namespace)]
         for p in own:
-            ingress = ((_spec(p).get("gateways") or {}).get("ingress") or {}).get("name", "")
+            ingress = _text(p.data, "spec", "gateways", "ingress", "name")
             if ingress == f"ingress-{p.name}":
                 mesh.gateway_naming = "prefix"
 
@@ -163,9 +182,8 @@ def _pairs(peers: list[DumpedObject], targets: dict[DumpedObject, AdoptedMesh | 
             problems.append(_note(peer, f"{remote.name} has no ServiceMeshPeer back to "
                                   f"{local.name}", "federate both ways, or delete the peer"))
             continue
-        security = _spec(peer).get("security") or {}
-        client = _CLIENT_ID.match(str(security.get("clientID")))
-        egress = ((_spec(mirror).get("gateways") or {}).get("egress") or {}).get("name")
+        client = _CLIENT_ID.match(_text(peer.data, "spec", "security", "clientID"))
+        egress = _text(mirror.data, "spec", "gateways", "egress", "name")
         if client and egress and client["sa"] != f"{egress}-service-account":
             problems.append(_note(peer, f"clientID names service account {client['sa']}, but "
                                   f"{remote.name} leaves through egress gateway {egress}",
@@ -179,13 +197,13 @@ def _roots(objects: list[DumpedObject], peers: list[DumpedObject],
     configmaps = {(o.cluster, o.namespace, o.name): o for o in objects if o.kind == "ConfigMap"}
     for peer in peers:
         remote = targets[peer]
-        chain = (_spec(peer).get("security") or {}).get("certificateChain") or {}
-        name = chain.get("name") or f"{peer.name}-ca-root-cert"
+        name = _text(peer.data, "spec", "security", "certificateChain", "name") \
+            or f"{peer.name}-ca-root-cert"
         configmap = configmaps.get((peer.cluster, peer.namespace, name))
         if remote is None or configmap is None:
             continue
-        pem = (configmap.data.get("data") or {}).get("root-cert.pem")
-        if not isinstance(pem, str):
+        pem = _text(configmap.data, "data", "root-cert.pem")
+        if not pem:
             continue
         try:  # the checks `meshgen certs import` makes: a CA that may sign, not expired
             read_input(pem.encode(), "root-cert.pem")
@@ -210,7 +228,7 @@ def _domains(peers: list[DumpedObject], targets: dict[DumpedObject, AdoptedMesh 
         remote = targets[peer]
         if remote is None:
             continue
-        for address in (_spec(peer).get("remote") or {}).get("addresses") or []:
+        for address in _items(peer.data, "spec", "remote", "addresses"):
             _, _, rest = str(address).partition(".")
             namespace, _, domain = rest.partition(".")
             if namespace != remote.namespace or domain == "svc.cluster.local":
@@ -249,7 +267,7 @@ def _mesh(mesh: AdoptedMesh) -> dict[str, Any]:
         data["namespace"] = mesh.namespace
     if mesh.smcp.name != mesh.name:
         data["controlPlaneName"] = mesh.smcp.name
-    version = _spec(mesh.smcp).get("version")
+    version = _text(mesh.smcp.data, "spec", "version")
     if version:
         data["version"] = str(version)
     if mesh.trust_domain != f"{mesh.name}.local":
@@ -281,32 +299,34 @@ def _service_sets(objects: list[DumpedObject], meshes: dict[tuple[str, str], Ado
                 tuple(sorted((local.name, remote.name))) not in pairs:
             continue
         if obj.kind == "ExportedServiceSet":
-            services = [_export(r) for r in _spec(obj).get("exportRules") or []]
+            services = [_export(r) for r in _items(obj.data, "spec", "exportRules")
+                        if isinstance(r, dict)]
             exports.append({"mesh": local.name, "to": [remote.name],
                             "services": [s for s in services if s]})
         else:
-            services = [_import(r) for r in _spec(obj).get("importRules") or []]
+            services = [_import(r) for r in _items(obj.data, "spec", "importRules")
+                        if isinstance(r, dict)]
             imports.append({"mesh": local.name, "from": remote.name,
                             "services": [s for s in services if s]})
     return exports, imports
 
 
 def _alias(selector: dict[str, Any]) -> dict[str, str]:
-    alias = selector.get("alias") or {}
-    return {k: str(alias[k]) for k in ("name", "namespace") if alias.get(k) not in (None, "", "*")}
+    return {k: _text(selector, "alias", k) for k in ("name", "namespace")
+            if _text(selector, "alias", k) not in ("", "*")}
 
 
 def _export(rule: dict[str, Any]) -> dict[str, Any] | None:
     if rule.get("type") == "NameSelector":
-        selector = rule.get("nameSelector") or {}
-        service: dict[str, Any] = {"namespace": selector.get("namespace"),
-                                   "name": selector.get("name")}
+        selector = _mapping(rule, "nameSelector")
+        service: dict[str, Any] = {"namespace": _text(selector, "namespace"),
+                                   "name": _text(selector, "name")}
     elif rule.get("type") == "LabelSelector":
-        selector = rule.get("labelSelector") or {}
-        service = {"namespace": selector.get("namespace"),
-                   "selector": (selector.get("selector") or {}).get("matchLabels") or {}}
-        aliases = selector.get("aliases") or [{}]
-        selector = aliases[0]
+        selector = _mapping(rule, "labelSelector")
+        service = {"namespace": _text(selector, "namespace"),
+                   "selector": _mapping(selector, "selector", "matchLabels")}
+        aliases = _items(selector, "aliases")
+        selector = aliases[0] if aliases and isinstance(aliases[0], dict) else {}
     else:
         return None
     if alias := _alias(selector):
@@ -317,12 +337,12 @@ def _export(rule: dict[str, Any]) -> dict[str, Any] | None:
 def _import(rule: dict[str, Any]) -> dict[str, Any] | None:
     if rule.get("type") != "NameSelector":
         return None
-    selector = rule.get("nameSelector") or {}
-    service: dict[str, Any] = {"namespace": selector.get("namespace"),
-                               "name": selector.get("name")}
+    selector = _mapping(rule, "nameSelector")
+    service: dict[str, Any] = {"namespace": _text(selector, "namespace"),
+                               "name": _text(selector, "name")}
     if alias := _alias(selector):
         service["alias"] = alias
-    if rule.get("importAsLocal"):
+    if rule.get("importAsLocal") is True:
         service["asLocal"] = True
     return service
 

@@ -23,7 +23,8 @@ def _as_applied(data: dict[str, Any]) -> dict[str, Any]:
     obj = {k: v for k, v in data.items() if k != "status"}
     metadata = {k: v for k, v in (obj.get("metadata") or {}).items()
                 if k not in _SERVER_METADATA}
-    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items()
+    found = metadata.get("annotations")
+    annotations = {k: v for k, v in (found if isinstance(found, dict) else {}).items()
                    if k != _LAST_APPLIED}
     metadata.pop("annotations", None)
     if annotations:

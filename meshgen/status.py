@@ -124,11 +124,20 @@ def federation_status(plan: Plan, dumps: list[Dump]) -> Status:
     return Status(plan.source.name, meshes, directions, unmanaged, [d.cluster for d in dumps])
 
 
+def _list(value: Any) -> list[Any]:
+    """A list from a dump, or nothing: a status field of another shape is not read."""
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _condition(obj: DumpedObject | None, kind: str) -> tuple[str, str | None]:
     """("Ready"|"not ready"|"missing"|"no status", why) from the Ready condition."""
     if obj is None:
         return "missing", f"{kind} not found"
-    conditions = obj.status.get("conditions") or []
+    conditions = _list(obj.status.get("conditions"))
     ready = next((c for c in conditions if isinstance(c, dict) and c.get("type") == "Ready"),
                  None)
     if ready is None:
@@ -149,7 +158,7 @@ def _readiness(plan: Plan, mesh: MeshPlan, dump: Dump) -> MeshReadiness:
                               plan.source.at(mesh.origin("name")).line, cp_state, mr_state)
     readiness.problems += [w for w in (cp_why, mr_why) if w]
     if smmr is not None:
-        configured = set(smmr.status.get("configuredMembers") or [])
+        configured = {str(m) for m in _list(smmr.status.get("configuredMembers"))}
         missing = [m for m in mesh.members if m not in configured]
         if missing and mr_state == "Ready":
             readiness.problems.append("members not configured yet: " + ", ".join(missing))
@@ -179,21 +188,21 @@ def _istiod_pods(dump: Dump, namespace: str) -> set[str] | None:
     pods = [o for o in dump.objects if o.kind == "Pod" and o.namespace == namespace]
     if not pods:
         return None
-    return {o.name for o in pods if o.data.get("metadata", {}).get("labels", {}).get("app")
-            == "istiod"}
+    return {o.name for o in pods
+            if _dict(_dict(o.data.get("metadata")).get("labels")).get("app") == "istiod"}
 
 
 def _discovery(direction: Direction, smp: DumpedObject, running: set[str] | None) -> None:
-    discovery = smp.status.get("discoveryStatus") or {}
+    discovery = _dict(smp.status.get("discoveryStatus"))
     pods: dict[str, dict[str, Any]] = {}
     for state in ("active", "inactive"):
-        for entry in discovery.get(state) or []:
+        for entry in _list(discovery.get(state)):
             if isinstance(entry, dict) and isinstance(entry.get("pod"), str):
                 if running is not None and entry["pod"] not in running:
                     direction.stale.append(entry["pod"])
                     continue
                 direction.pods[entry["pod"]] = state
-                pods[entry["pod"]] = entry.get("watch") or {}
+                pods[entry["pod"]] = _dict(entry.get("watch"))
     active = [p for p, s in sorted(direction.pods.items()) if s == "active"]
     inactive = [p for p, s in sorted(direction.pods.items()) if s == "inactive"]
     watches = [pods[p] for p in sorted(pods)]
@@ -227,12 +236,12 @@ def _discovery(direction: Direction, smp: DumpedObject, running: set[str] | None
 def _mappings(obj: DumpedObject | None, key: str) -> list[dict[str, Any]]:
     if obj is None:
         return []
-    entries = obj.status.get(key) or []
+    entries = _list(obj.status.get(key))
     return [e for e in entries if isinstance(e, dict)]
 
 
 def _local(entry: dict[str, Any]) -> tuple[str, str]:
-    local = entry.get("localService") or {}
+    local = _dict(entry.get("localService"))
     return str(local.get("namespace") or ""), str(local.get("name") or "")
 
 
@@ -276,7 +285,7 @@ def _imports(direction: Direction, rules: list[ImportRule], iss: DumpedObject | 
                 and _matches(rule.name, _exported_as(e)[1])]
         matched.update(str(e.get("exportedName")) for e in hits)
         declared = f"{rule.namespace}/{rule.name}"
-        shown = ", ".join(str((e.get("localService") or {}).get("hostname")) for e in hits)
+        shown = ", ".join(str(_dict(e.get("localService")).get("hostname")) for e in hits)
         direction.imports.append(Service(declared, shown or None,
                                          plan.source.at(rule.origin).line))
         if not hits and iss is not None:

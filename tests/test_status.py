@@ -257,3 +257,31 @@ def test_kubeconfig_failures_are_located_at_the_cluster(fleet: Path, tmp_path: P
     # a dump given for a cluster is read instead of asking its context
     run = meshgen("status", fleet, f"west={DUMPS / 'west.json'}", "--kubeconfig", kubeconfig)
     assert run.returncode == 2 and run.stderr.count("error[MG186]") == 1
+
+
+def _garbled(value: Any, filler: Any) -> Any:
+    """Every value below the objects' spec and status replaced by filler, keys kept."""
+    if isinstance(value, dict):
+        return {k: _garbled(v, filler) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_garbled(v, filler) for v in value]
+    return filler
+
+
+@pytest.mark.parametrize("filler", [7, "x", None, [1], {"a": 1}])
+def test_status_and_import_of_strange_shapes_never_crash(fleet: Path, tmp_path: Path,
+                                                          filler: Any) -> None:
+    """Fields of other shapes than the upstream types (a hand-edited dump, a future
+    version under the same apiVersion) are not read; they never crash either command."""
+    east = load("east.yaml")
+    for item in east["items"]:
+        for part in ("spec", "status"):
+            if part in item:
+                item[part] = _garbled(item[part], filler)
+    strange = tmp_path / "east.json"
+    strange.write_text(json.dumps(east))
+    run = meshgen("status", fleet, f"east={strange}", f"west={DUMPS / 'west.json'}")
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    run = meshgen("import", "ossm", f"east={strange}", f"west={DUMPS / 'west.json'}",
+                  "--out", tmp_path / "imported" / "fleet.yaml")
+    assert run.returncode in (0, 2) and "Traceback" not in run.stderr, run.stderr
