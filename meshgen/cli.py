@@ -14,6 +14,8 @@ import click
 from click.core import ParameterSource
 
 from . import __version__, output
+from .adopt import FLEET_HEADER, add_smcp_spec, adopt, yaml_text
+from .adoptdiff import adoption_changes, unmodelled_spec
 from .budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_OBJECTS, Budget
 from .build import DEFAULT_OUT, Build, compile_fleet, plan_fleet
 from .ca import KEY_TYPES, KeyType
@@ -22,17 +24,30 @@ from .certimport import MAX_INPUT, import_root, read_input
 from .crds import FETCH_COMMAND, FetchFailed, fetch, locate
 from .diff import compare, format_markdown, format_text, read_tree
 from .discover import find_fleet_root, relative
-from .errors import Location, Problem, escape_data, plural
+from .dumps import DUMP_COMMAND, load_dumps
+from .errors import Location, Problem, Problems, escape_data, github_annotation, plural
 from .explain import FORMATS as EXPLAIN_FORMATS
 from .explain import explain as explain_mesh
 from .explain import format_text as format_explanation
 from .gitrev import files_at_revision
 from .graph import FORMATS as GRAPH_FORMATS
 from .graph import draw
-from .report import EXIT_FAILED, EXIT_OK, PROBLEM_FORMATS, Exit, Reporter, usage_error
+from .kubeget import fetch_dump
+from .report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROBLEM_FORMATS,
+    Exit,
+    Reporter,
+    usage_error,
+)
 from .scaffold import scaffold
 from .schema import schema_text
 from .source import DEFAULT_FLEET
+from .status import federation_status
+from .status import findings as status_findings
+from .status import format_text as format_status
 from .verify import SchemaSet, verify_tree
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -461,3 +476,128 @@ def ca_secret(mesh: str, fleet: Path | None, ca_dir: Path, cluster: str | None,
     ca_dir = paths["ca_dir"]
     plan = plan_fleet(fleet, certificates=False)
     click.echo(cacerts_secret(plan, mesh, ca_dir, cluster=cluster), nl=False)
+
+
+def _dump_arguments(arguments: tuple[str, ...],
+                    required: bool = True) -> tuple[Path | None, dict[str, Path]]:
+    """FLEET (the one argument without "=") and the CLUSTER=FILE dumps, in given order."""
+    fleets = [a for a in arguments if "=" not in a]
+    if len(fleets) > 1:
+        raise click.UsageError(f"one FLEET at most, got {', '.join(fleets)}; give dumps as "
+                               "CLUSTER=FILE")
+    dumps: dict[str, Path] = {}
+    for argument in arguments:
+        cluster, equals, file = argument.partition("=")
+        if not equals:
+            continue
+        if not cluster or not file:
+            raise click.UsageError(f"{argument!r}: give a dump as CLUSTER=FILE")
+        if cluster in dumps:
+            raise click.UsageError(f"two dumps for cluster {cluster}")
+        dumps[cluster] = Path(file)
+    if not dumps and required:
+        raise click.UsageError("give at least one dump as CLUSTER=FILE, made with: "
+                               + DUMP_COMMAND)
+    return (Path(fleets[0]) if fleets else None), dumps
+
+
+@main.command()
+@click.argument("arguments", nargs=-1, metavar="[FLEET] CLUSTER=FILE...")
+@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Read the clusters without a dump through oc (else kubectl), each with "
+                   "the context named like it.")
+@problem_format
+@_reported
+def status(arguments: tuple[str, ...], kubeconfig: Path | None, report: Reporter) -> None:
+    """Is the federation up? Read each cluster's dump (`oc get smcp,smmr,servicemeshpeers,
+    exportedservicesets,importedservicesets -A -o yaml`, or -o json) and print, per
+    federated pair of FLEET in both directions, whether istiod is connected and since when,
+    its last error, the exported and imported services seen against those declared, and
+    the readiness of each mesh's control plane and member roll; objects FLEET does not
+    declare are listed as unmanaged. Exit 0 when all is healthy, 1 otherwise."""
+    given, arguments_by_cluster = _dump_arguments(arguments, required=kubeconfig is None)
+    fleet, _ = _discovered(given)
+    plan = plan_fleet(fleet)
+    report.add(plan.warnings)
+    known = {c.name for c in plan.clusters}
+    unknown = [c for c in arguments_by_cluster if c not in known]
+    for cluster in unknown:
+        report.add([Problem("MG182", f"no cluster {cluster!r} in the fleet",
+                            plan.source.key_at(("clusters",)),
+                            "name each dump after a cluster of the fleet: "
+                            + ", ".join(sorted(known)))])
+    if unknown:
+        raise Exit(EXIT_USAGE)
+    dumps = load_dumps(arguments_by_cluster)
+    if kubeconfig is not None:
+        problems = Problems()
+        dumps += [fetch_dump(kubeconfig, c.name, plan.source.at(c.origin), problems)
+                  for c in plan.clusters if c.name not in arguments_by_cluster]
+        problems.raise_if_errors()
+    result = federation_status(plan, dumps)
+    if report.fmt == "json":
+        report.result = result.as_dict()
+    else:
+        click.echo(format_status(result), nl=False)
+        if report.fmt == "github":
+            for where, message in status_findings(result):
+                click.echo(github_annotation(Problem(
+                    "MG183", message, where, "see `meshgen status` for the pair")))
+    raise Exit(EXIT_OK if result.healthy else EXIT_FAILED)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Start a fleet from meshes that already run."""
+
+
+@import_group.command("ossm")
+@click.argument("arguments", nargs=-1, metavar="CLUSTER=FILE...")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              default=str(DEFAULT_FLEET), show_default=True,
+              help="The fleet file to write; roots go to certs/ beside it.")
+@click.option("--name", default="imported", show_default=True, help="The fleet's name.")
+@click.option("--force", is_flag=True, help="Replace an existing fleet file or certificate.")
+@problem_format
+@_reported
+def import_ossm(arguments: tuple[str, ...], out: Path, name: str, force: bool,
+                report: Reporter) -> None:
+    """Write a fleet that reproduces the OSSM 2 meshes of the clusters' dumps (`oc get
+    smcp,smmr,servicemeshpeers,exportedservicesets,importedservicesets,configmaps -A -o
+    yaml`), then build it and print what adopting meshgen would change in those objects.
+    Peers without their mirror, names, clientIDs, addresses or roots that do not fit are
+    reported (MG184) with the object they came from."""
+    given, dumps_by_cluster = _dump_arguments(arguments)
+    if given is not None:
+        raise click.UsageError(f"{given}: give dumps as CLUSTER=FILE")
+    dumps = load_dumps(dumps_by_cluster)
+    adoption = adopt(dumps, name)
+    report.add(adoption.problems)
+    certs = {out.parent / "certs" / f"{mesh}.pem": pem.encode()
+             for mesh, pem in sorted(adoption.roots.items())}
+    text = FLEET_HEADER + yaml_text(adoption.fleet)
+    targets = {out: text.encode(), **certs}
+    taken = [p for p, data in targets.items()
+             if p.exists() and (p == out or p.read_bytes() != data)]
+    if taken and not force:
+        for path in taken:
+            report.fail("MG185", f"{path} exists", str(path),
+                        "move it away, or pass --force to replace it")
+        raise Exit(EXIT_USAGE)
+    for path, data in targets.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        output.write_atomic(path, data)
+        report.say(f"wrote {path}")
+    with tempfile.TemporaryDirectory(prefix="meshgen-import-") as tmp:
+        result = compile_fleet(out, Path(tmp) / "overlays")
+        # a second pass: SMCP settings meshgen does not generate go to smcpSpec
+        if extras := unmodelled_spec(dumps, result.files):
+            add_smcp_spec(adoption.fleet, extras)
+            output.write_atomic(out, (FLEET_HEADER + yaml_text(adoption.fleet)).encode())
+            result = compile_fleet(out, Path(tmp) / "overlays")
+    report.add(result.warnings)
+    changes = adoption_changes(dumps, result.files)
+    if report.fmt == "json":
+        report.result = {"fleet": str(out), **changes.as_dict()}
+    else:
+        click.echo(format_text(changes, "the dumps", f"meshgen build {out}"))

@@ -135,7 +135,8 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
         if len(problems) > MAX_PROBLEMS:
             more = len(problems) - MAX_PROBLEMS
             problems = [*problems[:MAX_PROBLEMS], OutputProblem(
-                "MG099", f"{plural(more, 'more problem')} in the output directory not shown", str(out))]
+                "MG099", f"{plural(more, 'more problem')} in the output directory not shown",
+                str(out))]
         raise OutputError(problems=problems, exit=exit_code)
     return _Survey(tree, mine, diff)
 
