@@ -422,7 +422,7 @@ class Import(Spec):
     mesh: Name
     from_: Name = Field(alias="from")
     services: list[ImportedService]
-    # set-wide: one locality per ImportedServiceSet (MG175 when entries disagree)
+    # set-wide: one locality per ImportedServiceSet (MG173 when entries disagree)
     locality: Locality | None = None
 
 

@@ -138,7 +138,7 @@ class TrafficRules(Checker):
             path: PathKey = ("imports", i, "locality")
             first = set_at.setdefault((imp.mesh, imp.from_), path)
             if first != path and peering.locality != locality:
-                self.error("MG175", f'imports of mesh "{imp.mesh}" from "{imp.from_}" give '
+                self.error("MG173", f'imports of mesh "{imp.mesh}" from "{imp.from_}" give '
                            "their ImportedServiceSet two localities (the other at line "
                            f"{self.source.at(first).line})", path,
                            "one ImportedServiceSet has one locality: set it on one entry "
@@ -154,7 +154,7 @@ class TrafficRules(Checker):
         for i, entry in enumerate(self.fleet.traffic):
             path: PathKey = ("traffic", i)
             if entry.mesh in istio:
-                self.error("MG170", f'traffic on istio mesh "{entry.mesh}" is not supported '
+                self.error("MG169", f'traffic on istio mesh "{entry.mesh}" is not supported '
                            "yet", (*path, "mesh"),
                            "traffic routes between federated ossm2 meshes; see README "
                            '"Traffic across meshes" for the istio design')
@@ -167,7 +167,7 @@ class TrafficRules(Checker):
                 continue
             key = (mesh.name, entry.host.namespace, entry.host.name)
             if key in seen:
-                self.error("MG165", f"a second traffic entry for {entry.host.namespace}/"
+                self.error("MG164", f"a second traffic entry for {entry.host.namespace}/"
                            f'{entry.host.name} in mesh "{mesh.name}" (the first at line '
                            f"{self.source.at(seen[key]).line})", (*path, "host"),
                            "one entry per host: merge its route, mirror and failover")
@@ -189,7 +189,7 @@ class TrafficRules(Checker):
                        "the host is a Service of the mesh's clients; members: "
                        + (", ".join(mesh.members) or "none"))
         if entry.route is None and entry.mirror is None and entry.failover is None:
-            self.error("MG172", f"the traffic entry for {host.namespace}/{host.name} has no "
+            self.error("MG171", f"the traffic entry for {host.namespace}/{host.name} has no "
                        "route, mirror or failover", path,
                        "add a `route`, a `mirror` or a `failover`, or remove the entry")
         route = [d for j, dest in enumerate(entry.route or [])
@@ -198,7 +198,7 @@ class TrafficRules(Checker):
         if entry.route is not None:
             total = sum(d.weight for d in entry.route)
             if total != 100:
-                self.error("MG163", f"route weights of {host.namespace}/{host.name} sum to "
+                self.error("MG162", f"route weights of {host.namespace}/{host.name} sum to "
                            f"{total}, not 100", (*path, "route"),
                            "give every destination an integer weight; together 100")
         mirror = None
@@ -208,7 +208,7 @@ class TrafficRules(Checker):
             live = [d for d in entry.route or [] if d.weight > 0]
             if mirror is not None and len(live) == 1 and live[0].import_ is not None and \
                     live[0].import_ == entry.mirror.import_:
-                self.error("MG166", f"{host.namespace}/{host.name} mirrors to the service "
+                self.error("MG165", f"{host.namespace}/{host.name} mirrors to the service "
                            "that gets all of its traffic", (*path, "mirror"),
                            "a mirror copies traffic to a second service: route to another "
                            "destination or drop the mirror")
@@ -232,14 +232,14 @@ class TrafficRules(Checker):
                           path: PathKey) -> Destination | None:
         if dest.import_ is not None:
             if dest.subset is not None:
-                self.error("MG173", "a route destination names a subset of the local "
+                self.error("MG172", "a route destination names a subset of the local "
                            "service or an import, not both", (*path, "subset"),
                            "subsets belong to the local service; drop `subset` here")
                 return None
             imported = self.imported(mesh, dest.import_, by_pair, (*path, "import"))
             return dataclasses.replace(imported, weight=dest.weight) if imported else None
         if dest.subset is not None and dest.subset not in entry.subsets:
-            self.error("MG164", f'subset "{dest.subset}" is not declared', (*path, "subset"),
+            self.error("MG163", f'subset "{dest.subset}" is not declared', (*path, "subset"),
                        "declared subsets: " + (", ".join(sorted(entry.subsets)) or "none")
                        + "; add it under `subsets`")
             return None
@@ -250,7 +250,7 @@ class TrafficRules(Checker):
                     by_pair: dict[tuple[str, str], Peering], path: PathKey) -> Peering | None:
         peering = by_pair.get((mesh.name, peer))
         if peering is None and not self.reported(mesh.name, peer):
-            self.error("MG169", f'mesh "{mesh.name}" is not federated with "{peer}"', path,
+            self.error("MG168", f'mesh "{mesh.name}" is not federated with "{peer}"', path,
                        "peers of this mesh: " + (", ".join(mesh.peers) or "none"))
         return peering
 
@@ -279,14 +279,14 @@ class TrafficRules(Checker):
         found = resolve_import(peering, by_pair[(peer, mesh.name)].exports,
                                (host.namespace, host.name))
         if isinstance(found, str) or not found.rule.as_local:
-            self.error("MG167", f"failover of {host.namespace}/{host.name} needs an "
+            self.error("MG166", f"failover of {host.namespace}/{host.name} needs an "
                        f'`asLocal` import of it from "{peer}"', (*path, "from"),
                        f'import the service from "{peer}" with asLocal: true and '
                        f"alias {{namespace: {host.namespace}, name: {host.name}}}, so its "
                        "endpoints join the local service")
             return None
         if peering.locality is None:
-            self.error("MG168", f'failover to "{peer}" needs a `locality` on the import of '
+            self.error("MG167", f'failover to "{peer}" needs a `locality` on the import of '
                        f'mesh "{mesh.name}" from "{peer}"', (*path, "from"),
                        "add locality: {region: <peer's region>} to that imports entry")
             return None
@@ -295,7 +295,7 @@ class TrafficRules(Checker):
         if local is None or local == remote:
             why = (f'cluster "{mesh.cluster.name}" has no {REGION_LABEL} label' if local is None
                    else f'it equals the region "{remote}" of the imported endpoints')
-            self.error("MG171", f"no region to fail over from: {why}", path,
+            self.error("MG170", f"no region to fail over from: {why}", path,
                        "set failover.localRegion to the region of the mesh's own "
                        "endpoints, other than the import's locality")
             return None
