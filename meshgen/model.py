@@ -327,6 +327,9 @@ class MeshSettings(Spec):
     ca: CA | None = None
     smcp_spec: dict[str, Any] | None = None
     gateway_naming: Literal["suffix", "prefix"] | None = None
+    # Istio's DNS proxying in every sidecar, so clients resolve `*-imports.local` names
+    # themselves (README "Traffic across meshes")
+    dns_capture: bool | None = None
     # istio backend (docs: shared/design/istio-backend.md); the planner refuses the fields of
     # the other backend
     backend: Literal["ossm2", "istio"] | None = None

@@ -146,7 +146,9 @@ def test_explain_json_has_hostnames_patterns_and_positions() -> None:
     assert west["trustDomain"]["value"] == "west-mesh.local"
     assert west["imports"] == [{
         "service": "bookinfo/*", "hostname": "*.bookinfo.svc.west-mesh-imports.local",
-        "line": fleet_line('name: "*"') - 1, "column": 9, "note": "pattern"}]
+        "line": fleet_line('name: "*"') - 1, "column": 9,
+        "note": "pattern; no client can resolve it: route to it with `traffic`, or set "
+                "dnsCapture"}]
     settings = data["settings"]
     assert settings["namespace"] == {"value": "mesh-system", "line": fleet_line(
         "namespace: mesh-system"), "column": 18, "note": None}

@@ -12,6 +12,8 @@ import yaml
 from conftest import FleetWriter
 from meshgen.build import compile_fleet
 from meshgen.errors import FleetError
+from meshgen.explain import explain, format_text
+from meshgen.graph import dot, mermaid
 from meshgen.ordering import SKIP_DRY_RUN, SYNC_OPTIONS, SYNC_WAVE
 from meshgen.verify import SchemaSet
 
@@ -170,3 +172,58 @@ def test_an_import_shadowed_by_an_earlier_rule_is_not_resolved(write_fleet: Flee
     (problem,) = exc.value.problems.errors
     assert problem.code == "MG161"
     assert "comes first" in problem.hint
+
+
+def test_explain_lists_the_resolved_hosts_and_how_imports_are_reached(
+        write_fleet: FleetWriter, tmp_path: Path) -> None:
+    plan = compile_fleet(write_fleet(FLEET, certs=CERTS), tmp_path / "out").plan
+    data = explain(plan, "prod-mesh").as_dict()
+    assert [(t["service"], t["routes"]) for t in data["settings"]["traffic"]] == [
+        ("prod-bookinfo/details", [
+            "route 80% -> details.prod-bookinfo.svc.cluster.local subset v1",
+            "route 20% -> details-v2.prod-bookinfo.svc.stage-mesh-imports.local",
+            "mirror 12.5% -> reviews.stage-all.svc.stage-mesh-imports.local"]),
+        ("prod-bookinfo/ratings", ["failover us-east -> us-west (stage-mesh, asLocal)"]),
+    ]
+    notes = {i["service"]: i["note"] for i in data["peers"]["stage-mesh"]["imports"]}
+    assert notes == {
+        "stage-bookinfo/details": "reachable only through VirtualService prod-bookinfo/details",
+        "prod-bookinfo/ratings": "merged into the local service",
+        "stage-all/*": "pattern; reachable only through VirtualService prod-bookinfo/details",
+    }
+    text = format_text(explain(plan, "prod-mesh"))
+    assert "      mirror 12.5% -> reviews.stage-all.svc.stage-mesh-imports.local" in text
+
+
+def test_dns_capture_makes_imported_names_resolvable(write_fleet: FleetWriter, tmp_path: Path,
+                                                     schemas: SchemaSet) -> None:
+    text = FLEET.replace("members: [prod-bookinfo],", "members: [prod-bookinfo], dnsCapture: true,")
+    build = compile_fleet(write_fleet(text, certs=CERTS), tmp_path / "out")
+    smcp = _load(build.files, "east/namespaces/prod-mesh/servicemeshcontrolplane-prod-mesh.yaml")
+    assert smcp["spec"]["proxy"] == {
+        "runtime": {"container": {"env": {"ISTIO_META_DNS_CAPTURE": "true"}}}}
+    assert list(schemas.errors(smcp)) == []
+    stage = _load(build.files,
+                  "east/namespaces/stage-mesh/servicemeshcontrolplane-stage-mesh.yaml")
+    assert "proxy" not in stage["spec"]
+    imports = explain(build.plan, "prod-mesh").as_dict()["peers"]["stage-mesh"]["imports"]
+    assert imports[0]["note"] == "reachable by name (dnsCapture)"
+
+
+def test_an_import_nothing_routes_to_is_said_to_be_unresolvable(write_fleet: FleetWriter,
+                                                                 tmp_path: Path) -> None:
+    text = FLEET[:FLEET.index("traffic:")]
+    plan = compile_fleet(write_fleet(text, certs=CERTS), tmp_path / "out").plan
+    imports = explain(plan, "prod-mesh").as_dict()["peers"]["stage-mesh"]["imports"]
+    assert imports[0]["note"].startswith("no client can resolve it")
+
+
+def test_the_graph_draws_traffic_as_directed_edges_of_their_own(write_fleet: FleetWriter,
+                                                                tmp_path: Path) -> None:
+    plan = compile_fleet(write_fleet(FLEET, certs=CERTS), tmp_path / "out").plan
+    label = ("traffic<br/>prod-bookinfo/details: 20%, mirror 12.5%<br/>"
+             "prod-bookinfo/ratings: failover")
+    assert f'  mesh_prod_mesh ==>|"{label}"| mesh_stage_mesh' in mermaid(plan).splitlines()
+    edge = next(line for line in dot(plan).splitlines() if "traffic" in line)
+    assert edge.startswith('  "prod-mesh" -- "stage-mesh"')
+    assert "dir=forward, style=bold" in edge

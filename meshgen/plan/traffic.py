@@ -27,8 +27,10 @@ class Destination:
     host: str
     subset: str | None = None
     weight: int | None = None
-    # the peer mesh an imported destination comes from; None: the local service
+    # the peer mesh an imported destination comes from and the import rule that makes its
+    # host; None: the local service
     peer: str | None = None
+    rule: ImportRule | None = None
 
 
 @dataclass(frozen=True)
@@ -266,7 +268,7 @@ class TrafficRules(Checker):
                        f'from "{ref.from_}"', path,
                        f"{found}; names here are as imported (after the import alias)")
             return None
-        return Destination(found.hostname, peer=ref.from_)
+        return Destination(found.hostname, peer=ref.from_, rule=found.rule)
 
     def failover(self, mesh: MeshPlan, entry: model.Traffic,
                  by_pair: dict[tuple[str, str], Peering], path: PathKey) -> FailoverPlan | None:

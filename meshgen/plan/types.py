@@ -128,6 +128,8 @@ class MeshPlan:
     root: RootCertificate | None = None
     peers: list[str] = field(default_factory=list)
     ca: CAPlan = field(default_factory=CAPlan)
+    # sidecars answer DNS for mesh hostnames (proxy metadata ISTIO_META_DNS_CAPTURE)
+    dns_capture: bool = False
 
     @property
     def federated(self) -> bool:
