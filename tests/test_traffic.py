@@ -3,13 +3,14 @@ whose imported hosts are exactly the hostnames the ImportedServiceSets produce."
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from conftest import FleetWriter
+from conftest import EXAMPLE_FLEET, FleetWriter
 from meshgen.build import compile_fleet
 from meshgen.errors import FleetError
 from meshgen.explain import explain, format_text
@@ -227,3 +228,24 @@ def test_the_graph_draws_traffic_as_directed_edges_of_their_own(write_fleet: Fle
     edge = next(line for line in dot(plan).splitlines() if "traffic" in line)
     assert edge.startswith('  "prod-mesh" -- "stage-mesh"')
     assert "dir=forward, style=bold" in edge
+
+
+def test_the_readme_failover_builds_on_the_bundled_example(tmp_path: Path,
+                                                           schemas: SchemaSet) -> None:
+    fleet = tmp_path / "fleet"
+    shutil.copytree(EXAMPLE_FLEET.parent, fleet)
+    text = EXAMPLE_FLEET.read_text().replace(
+        "  - mesh: west-mesh\n    from: east-mesh\n",
+        "  - mesh: west-mesh\n    from: east-mesh\n    locality: {region: us-east}\n")
+    if "\ntraffic:\n" not in text:
+        text += "traffic:\n"
+    (fleet / "fleet.yaml").write_text(text + """\
+  - mesh: west-mesh
+    host: {namespace: mesh-bookinfo, name: ratings}
+    failover: {from: east-mesh, localRegion: us-west}
+""")
+    files = compile_fleet(fleet / "fleet.yaml", tmp_path / "out").files
+    dr = _load(files, "west/namespaces/mesh-bookinfo/destinationrule-ratings.yaml")
+    assert dr["spec"]["trafficPolicy"]["loadBalancer"]["localityLbSetting"]["failover"] == [
+        {"from": "us-west", "to": "us-east"}]
+    assert list(schemas.errors(dr)) == []
