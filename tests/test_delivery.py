@@ -274,7 +274,8 @@ def test_sync_options_skip_dry_run_for_operator_kinds_and_keep_member_namespaces
             options = obj["metadata"]["annotations"].get(SYNC_OPTIONS)
             group = obj["apiVersion"].rpartition("/")[0]
             if group in ("maistra.io", "federation.maistra.io", "multicluster.x-k8s.io",
-                         "external-secrets.io", "cert-manager.io", "bitnami.com"):
+                         "external-secrets.io", "cert-manager.io", "bitnami.com",
+                         "networking.istio.io"):
                 assert options == SKIP_DRY_RUN, obj["metadata"]
             elif obj["kind"] == "Namespace" and (cluster, obj["metadata"]["name"]) in members:
                 assert options == "Prune=false,Delete=false"
