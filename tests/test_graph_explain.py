@@ -88,9 +88,14 @@ def test_dot_parses_and_has_the_same_graph() -> None:
     assert clusters == {"cluster_central": ["central-mesh"],
                         "cluster_east": ["east-mesh", "prod-mesh", "stage-mesh"],
                         "cluster_west": ["west-mesh"]}
-    pairs = sorted((name(e.get_source()), name(e.get_destination())) for e in graph.get_edges())
+    pairs = sorted((name(e.get_source()), name(e.get_destination())) for e in graph.get_edges()
+                   if e.get("dir") is None)
     assert pairs == [("central-mesh", "east-mesh"), ("central-mesh", "west-mesh"),
                      ("east-mesh", "west-mesh"), ("prod-mesh", "stage-mesh")]
+    # traffic across meshes: directed edges of their own, caller -> peer
+    traffic = sorted((name(e.get_source()), name(e.get_destination()))
+                     for e in graph.get_edges() if e.get("dir") == "forward")
+    assert traffic == [("central-mesh", "east-mesh"), ("prod-mesh", "stage-mesh")]
 
 
 def test_graph_is_the_same_under_any_hash_seed() -> None:
