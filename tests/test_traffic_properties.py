@@ -21,6 +21,7 @@ from meshgen.errors import FleetError
 
 NAMESPACES = ["stage-bookinfo", "prod-bookinfo", "shared"]
 NAMES = ["details", "ratings"]
+REFUSALS = {"MG074", "MG076", "MG161", "MG165"}
 ROOT = certificate_pem(make_certificate("traffic property root CA")[0])
 
 
@@ -109,9 +110,12 @@ def test_every_imported_destination_is_a_host_the_imported_service_set_makes(
         path.write_text(yaml.safe_dump(fleet, sort_keys=False))
         try:
             files = compile_fleet(path, Path(tmp) / "out").files
-        except FleetError as exc:  # a fleet the checks refuse: located, coded problems only
-            assert all(p.code.startswith("MG") and p.location.line > 0
-                       for p in exc.problems.errors)
+        except FleetError as exc:
+            # only what random rules may get wrong: an import nothing exports (MG074), two
+            # services under one name (MG076), a traffic import no rule gives (MG161), a
+            # mirror to the only route (MG165); each located
+            assert {p.code for p in exc.problems.errors} <= REFUSALS, exc.problems.errors
+            assert all(p.location.line > 0 for p in exc.problems.errors)
             return
     iss = yaml.safe_load(files["east/namespaces/prod-mesh/importedserviceset-stage-mesh.yaml"])
     vs = yaml.safe_load(files["east/namespaces/prod-bookinfo/virtualservice-details.yaml"])
