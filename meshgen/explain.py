@@ -11,16 +11,18 @@ from typing import Any
 
 from .backends.istio.explain import explain_istio
 from .errors import Location
-from .plan import MeshPlan, Peering, Plan, shared_trust
+from .plan import ImportRule, MeshPlan, Peering, Plan, shared_trust
+from .plan.traffic import TrafficPlan
 from .source import PathKey
 
 FORMATS = ("text", "json")
 _BUILTIN = {"namespace": "the mesh name", "controlPlaneName": "the mesh name",
             "version": "meshgen's default", "profiles": "meshgen's default",
             "trustDomain": "<mesh>.local", "members": "none", "addons": "operator defaults",
-            "rootCert": "none", "gatewayNaming": "suffix"}
+            "rootCert": "none", "gatewayNaming": "suffix", "dnsCapture": "off"}
 
-_CHILD_VALUE = {"exports": "source", "imports": "hostname", "remote secrets": "source"}
+_CHILD_VALUE = {"exports": "source", "imports": "hostname", "remote secrets": "source",
+                "traffic": "routes"}
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,41 @@ def _mesh_section(plan: Plan, mesh: MeshPlan) -> Section:
         _ca_fact(plan, mesh),
         *_trust_facts(plan, mesh),
         _setting(plan, mesh, "gateway naming", "gatewayNaming", mesh.gateway_naming),
+        _setting(plan, mesh, "dns capture", "dnsCapture", mesh.dns_capture),
     ]
+    if traffic := [t for t in plan.traffic if t.mesh == mesh.name]:
+        section.children["traffic"] = [
+            Fact(f"{t.namespace}/{t.name}", _routes(t), at(t.origin)) for t in traffic]
     return section
+
+
+def _routes(traffic: TrafficPlan) -> list[str]:
+    """A traffic entry's destinations with their resolved hosts."""
+    routes = [f"route {d.weight}% -> {d.host}" + (f" subset {d.subset}" if d.subset else "")
+              for d in traffic.route]
+    if traffic.mirror is not None:
+        routes.append(f"mirror {traffic.mirror_percent:g}% -> {traffic.mirror.host}")
+    if traffic.failover is not None:
+        failover = traffic.failover
+        routes.append(f"failover {failover.from_region} -> {failover.to_region} "
+                      f"({failover.peer}, asLocal)")
+    return routes
+
+
+def _reachability(plan: Plan, peering: Peering, rule: ImportRule) -> str:
+    """How a client reaches what rule imports: an asLocal import is a local Service name;
+    a `*-imports.local` name resolves in no DNS server, only in a sidecar that captures DNS
+    or through a VirtualService that routes a resolvable name to it."""
+    if rule.as_local:
+        return "merged into the local service"
+    if peering.local.dns_capture:
+        return "reachable by name (dnsCapture)"
+    routed = sorted({f"{t.namespace}/{t.name}" for t in plan.traffic
+                     if t.mesh == peering.local.name
+                     for d in t.destinations() if d.rule == rule})
+    if routed:
+        return "reachable only through VirtualService " + ", ".join(routed)
+    return "no client can resolve it: route to it with `traffic`, or set dnsCapture"
 
 
 def _ca_fact(plan: Plan, mesh: MeshPlan) -> Fact:
@@ -178,7 +213,8 @@ def _peer_section(plan: Plan, peering: Peering) -> Section:
     section.children["imports"] = [
         Fact(f"{rule.namespace}/{rule.name}",
              peering.imported_hostname(rule, rule.name, rule.namespace), at(rule.origin),
-             "pattern" if "*" in (rule.name, rule.namespace) else "")
+             "; ".join(x for x in ("pattern" if "*" in (rule.name, rule.namespace) else "",
+                                   _reachability(plan, peering, rule)) if x))
         for rule in peering.imports]
     return section
 
@@ -205,6 +241,8 @@ def format_text(explanation: Explanation) -> str:
                          if x)
 
     def shown(value: Any) -> str:
+        if isinstance(value, bool):
+            return "on" if value else "off"
         if isinstance(value, list):
             return ", ".join(map(str, value)) or "(none)"
         return "(none)" if value is None else str(value)
@@ -221,6 +259,10 @@ def format_text(explanation: Explanation) -> str:
                 lines.append(f"  {name:<{width}}  (none)")
                 continue
             lines.append(f"  {name}")
-            lines += [f"    {f.label} -> {f.value}  {where(f.origin, f.note)}".rstrip()
-                      for f in facts]
+            for f in facts:
+                if isinstance(f.value, list):  # a traffic entry: one line per destination
+                    lines.append(f"    {f.label}  {where(f.origin, f.note)}".rstrip())
+                    lines += [f"      {item}" for item in f.value]
+                    continue
+                lines.append(f"    {f.label} -> {f.value}  {where(f.origin, f.note)}".rstrip())
     return "\n".join(lines) + "\n"

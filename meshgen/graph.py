@@ -2,7 +2,9 @@
 
 Meshes are grouped by cluster; each federated pair is one undirected edge, labelled with
 its federation and, per direction, the services one mesh exports to the other and the
-services the other imports. Clusters without meshes are left out. Output is sorted, so
+services the other imports. Traffic across meshes (`traffic` entries) is drawn apart: one
+directed, thick (Mermaid) or bold blue (DOT) edge from the calling mesh to the peer its
+routes, mirrors or failover reach. Clusters without meshes are left out. Output is sorted, so
 the same plan always draws the same text.
 """
 
@@ -59,6 +61,31 @@ def edges(plan: Plan) -> list[Edge]:
     return result
 
 
+@dataclass(frozen=True)
+class TrafficEdge:
+    source: str  # the mesh whose clients call
+    target: str  # the peer mesh the traffic reaches
+    lines: tuple[str, ...]
+
+
+def traffic_edges(plan: Plan) -> list[TrafficEdge]:
+    """Per (mesh, peer): one line per host with what of its traffic reaches the peer."""
+    lines: dict[tuple[str, str], list[str]] = {}
+    for t in plan.traffic:
+        reached: dict[str, list[str]] = {}
+        for d in t.route:
+            if d.peer is not None:
+                reached.setdefault(d.peer, []).append(f"{d.weight}%")
+        if t.mirror is not None and t.mirror.peer is not None:
+            reached.setdefault(t.mirror.peer, []).append(f"mirror {t.mirror_percent:g}%")
+        if t.failover is not None:
+            reached.setdefault(t.failover.peer, []).append("failover")
+        for peer, parts in reached.items():
+            lines.setdefault((t.mesh, peer), []).append(
+                f"{t.namespace}/{t.name}: " + ", ".join(parts))
+    return [TrafficEdge(a, b, ("traffic", *lines[(a, b)])) for a, b in sorted(lines)]
+
+
 def _clusters(plan: Plan) -> list[tuple[str, list[MeshPlan], list[istio.IstioNode]]]:
     """Each cluster with a mesh: its ossm2 meshes and its nodes of istio meshes."""
     found = [(c.name, plan.meshes_on(c.name), istio.nodes_on(plan.istio, c.name))
@@ -83,6 +110,8 @@ def mermaid(plan: Plan) -> str:
         out.append("  end")
     out += [f"  {node(e.a)} ---|{quoted(e.lines)}| {node(e.b)}" for e in edges(plan)]
     out += [f"  {e.a} -.-|{quoted([e.label])}| {e.b}" for e in istio.edges(plan.istio)]
+    out += [f"  {node(e.source)} ==>|{quoted(e.lines)}| {node(e.target)}"
+            for e in traffic_edges(plan)]
     return "\n".join(out) + "\n"
 
 
@@ -103,6 +132,8 @@ def dot(plan: Plan) -> str:
     out += [f"  {quoted(e.a)} -- {quoted(e.b)} [label={quoted(*e.lines)}];" for e in edges(plan)]
     out += [f"  {quoted(e.a)} -- {quoted(e.b)} [label={quoted(e.label)}, style=dashed];"
             for e in istio.edges(plan.istio)]
+    out += [f"  {quoted(e.source)} -- {quoted(e.target)} [label={quoted(*e.lines)}, "
+            "dir=forward, style=bold, color=blue];" for e in traffic_edges(plan)]
     out.append("}")
     return "\n".join(out) + "\n"
 

@@ -327,6 +327,9 @@ class MeshSettings(Spec):
     ca: CA | None = None
     smcp_spec: dict[str, Any] | None = None
     gateway_naming: Literal["suffix", "prefix"] | None = None
+    # Istio's DNS proxying in every sidecar, so clients resolve `*-imports.local` names
+    # themselves (README "Traffic across meshes")
+    dns_capture: bool | None = None
     # istio backend (docs: shared/design/istio-backend.md); the planner refuses the fields of
     # the other backend
     backend: Literal["ossm2", "istio"] | None = None
@@ -408,10 +411,70 @@ class ImportedService(Spec):
     as_local: bool = False
 
 
+class Locality(Spec):
+    """Where the ImportedServiceSet places the imported endpoints (spec.locality); the
+    importer drops a zone without a region (maistra/istio, maistra-2.5:
+    pkg/servicemesh/federation/common/imports.go, mergeLocality), so region is required."""
+
+    region: LabelValue
+    zone: LabelValue | None = None
+    subzone: LabelValue | None = None
+
+
 class Import(Spec):
     mesh: Name
     from_: Name = Field(alias="from")
     services: list[ImportedService]
+    # set-wide: one locality per ImportedServiceSet (MG173 when entries disagree)
+    locality: Locality | None = None
+
+
+# --- traffic across meshes (README "Traffic across meshes") -------------------------------
+
+class ServiceRef(Spec):
+    """A Service of a member namespace of the mesh."""
+
+    namespace: Name
+    name: Name
+
+
+class ImportRef(Spec):
+    """An imported service as the importing mesh names it, after the import's alias."""
+
+    from_: Name = Field(alias="from")
+    namespace: Name
+    name: Name
+
+
+class RouteDestination(Spec):
+    """The local service (optionally one subset) or an imported one, and its share."""
+
+    subset: Name | None = None
+    import_: ImportRef | None = Field(default=None, alias="import")
+    weight: Annotated[int, Field(ge=0, le=100)]
+
+
+class Mirror(Spec):
+    import_: ImportRef = Field(alias="import")
+    percent: Annotated[float, Field(gt=0, le=100)] = 100
+
+
+class Failover(Spec):
+    """Fail over to the same service imported `asLocal` from a peer with a locality."""
+
+    from_: Name = Field(alias="from")
+    # the region of the mesh's own endpoints; default: the cluster's
+    # topology.kubernetes.io/region label
+    local_region: LabelValue | None = None
+
+
+class Traffic(Spec):
+    mesh: Name
+    host: ServiceRef
+    subsets: dict[Name, dict[QualifiedKey, LabelValue]] = Field(default_factory=dict)
+    route: list[RouteDestination] | None = None
+    mirror: Mirror | None = None
+    failover: Failover | None = None
 
 
 class ArgoCD(Spec):
@@ -466,6 +529,7 @@ class Fleet(Spec):
     federations: list[Federation] = Field(default_factory=list)
     exports: list[Export] = Field(default_factory=list)
     imports: list[Import] = Field(default_factory=list)
+    traffic: list[Traffic] = Field(default_factory=list)
     delivery: Delivery | None = None
     operators: Operators = Field(default_factory=Operators)
 

@@ -51,7 +51,12 @@ WAVES: dict[tuple[str, str], int] = {
     ("federation.maistra.io", "ImportedServiceSet"): 2,
     ("multicluster.x-k8s.io", "ServiceExport"): 2,
     **istio.WAVES,
+    # a `traffic` entry's objects carry TRAFFIC_WAVE themselves: the istio backend's
+    # VirtualServices share the kind but not the wave
+    ("networking.istio.io", "DestinationRule"): 3,
 }
+# after the ImportedServiceSet (wave 2) that makes the hosts they route to
+TRAFFIC_WAVE = 3
 # groups whose CRDs arrive with an operator (OSSM; Submariner for MCS; the secret and
 # certificate operators), possibly in the same sync, so the dry run before it cannot know them
 OPERATOR_GROUPS = frozenset({"maistra.io", "federation.maistra.io", "multicluster.x-k8s.io",

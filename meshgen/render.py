@@ -16,8 +16,9 @@ from .backends.istio import objects as istio_objects
 from .backends.istio.templates import TEMPLATES as ISTIO_TEMPLATES
 from .budget import DEFAULT_BUDGET, Budget, check_budget
 from .errors import FleetError, Location, Problem
-from .ordering import order
+from .ordering import SYNC_WAVE, TRAFFIC_WAVE, order
 from .plan import CACERTS, CACERTS_DIR, CACERTS_KEYS, MeshPlan, Peering, Plan, deep_merge
+from .plan.traffic import TrafficPlan
 from .source import loads
 
 
@@ -41,6 +42,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "importedserviceset.yaml.j2": ("federation.maistra.io/v1", "ImportedServiceSet"),
     "serviceexport.yaml.j2": ("multicluster.x-k8s.io/v1alpha1", "ServiceExport"),
     "subscription.yaml.j2": ("operators.coreos.com/v1alpha1", "Subscription"),
+    "virtualservice.yaml.j2": ("networking.istio.io/v1", "VirtualService"),
+    "destinationrule.yaml.j2": ("networking.istio.io/v1", "DestinationRule"),
     "externalsecret.yaml.j2": ("external-secrets.io/v1", "ExternalSecret"),
     "certificate.yaml.j2": ("cert-manager.io/v1", "Certificate"),
     "delivery/appproject.yaml.j2": ("argoproj.io/v1alpha1", "AppProject"),
@@ -233,10 +236,29 @@ def render_plan(plan: Plan, templates: Path | None = None,
             for peering in peerings:
                 documents.extend(Document(cluster.name, obj)
                                  for obj in _peering_objects(renderer, peering))
+            documents.extend(Document(cluster.name, obj) for obj in traffic_objects(
+                renderer, [t for t in plan.traffic if t.mesh == mesh.name]))
         documents.extend(Document(cluster.name, obj) for obj in istio_objects.cluster_objects(
             renderer, plan.istio, cluster.name))
     order(documents, plan)
     return documents
+
+
+def traffic_objects(renderer: Renderer, entries: list[TrafficPlan]) -> list[dict[str, Any]]:
+    """Each `traffic` entry's VirtualService and DestinationRule, applied in a wave after
+    the ImportedServiceSet whose hostnames they route to."""
+    annotations = {SYNC_WAVE: str(TRAFFIC_WAVE)}
+    objects = []
+    for entry in entries:
+        if entry.virtual_service:
+            objects.append(renderer.render("virtualservice.yaml.j2", entry.name,
+                                           entry.namespace, traffic=entry,
+                                           annotations=annotations))
+        if entry.destination_rule:
+            objects.append(renderer.render("destinationrule.yaml.j2", entry.name,
+                                           entry.namespace, traffic=entry,
+                                           annotations=annotations))
+    return objects
 
 
 def _ca_source(renderer: Renderer, mesh: MeshPlan) -> dict[str, Any] | None:

@@ -51,7 +51,7 @@ def workspace(tmp_path: Path) -> Path:
 def test_no_changes_against_the_committed_overlays() -> None:
     result = invoke("diff", str(EXAMPLE_FLEET), "--out", str(EXAMPLE_OVERLAYS), "--exit-code")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "no changes (94 unchanged)"
+    assert result.stdout.splitlines()[-1] == "no changes (97 unchanged)"
 
 
 def test_summary_and_object_diffs(workspace: Path) -> None:
@@ -63,7 +63,7 @@ def test_summary_and_object_diffs(workspace: Path) -> None:
     assert lines[1:4] == [
         "east: +1 ImportedServiceSet, ~1 Kustomization, ~1 ServiceMeshControlPlane",
         "west: +1 ExportedServiceSet, ~1 Kustomization",
-        "5 changed (2 added, 0 removed, 3 modified), 91 unchanged",
+        "5 changed (2 added, 0 removed, 3 modified), 94 unchanged",
     ]
     text = result.stdout
     assert "--- a/east/namespaces/stage-mesh/servicemeshcontrolplane-stage-mesh.yaml\n" in text
@@ -87,7 +87,10 @@ def test_removed_objects_and_against_another_directory(workspace: Path) -> None:
               "      - namespace: stage-bookinfo\n        name: details\n", "exports:\n"
     ).replace("imports:\n  - mesh: prod-mesh\n    from: stage-mesh\n    services:\n"
               "      - namespace: stage-bookinfo\n        name: details\n"
-              "        alias: {name: details-v2, namespace: prod-bookinfo}\n", "imports:\n"))
+              "        alias: {name: details-v2, namespace: prod-bookinfo}\n", "imports:\n"
+    ).replace("  - mesh: prod-mesh\n    host: {namespace: prod-bookinfo, name: details}\n"
+              "    mirror:\n      import: {from: stage-mesh, namespace: prod-bookinfo, "
+              "name: details-v2}\n", ""))
     elsewhere = workspace / "elsewhere"
     shutil.copytree(EXAMPLE_OVERLAYS, elsewhere)
     result = invoke("diff", str(fleet), "--against", str(elsewhere), "--format", "json")
@@ -95,7 +98,8 @@ def test_removed_objects_and_against_another_directory(workspace: Path) -> None:
     data = json.loads(result.stdout)
     assert data["summary"]["east"] == ("-2 ConfigMap, -1 ExportedServiceSet, "
                                        "-1 ImportedServiceSet, -2 ServiceMeshPeer, "
-                                       "~1 Kustomization, ~2 ServiceMeshControlPlane")
+                                       "-1 VirtualService, ~1 Kustomization, "
+                                       "~2 ServiceMeshControlPlane")
     assert set(data["summary"]) == {"east"}
     removed = [c for c in data["changes"] if c["status"] == "removed"]
     assert {(c["kind"], c["namespace"], c["name"]) for c in removed} >= {
@@ -181,7 +185,7 @@ def test_against_a_git_revision(tmp_path: Path) -> None:
     result = invoke("diff", str(moved), "--git", "HEAD~1", "--format", "json")
     assert result.exit_code == 0, result.output
     changes = json.loads(result.stdout)["changes"]
-    assert len(changes) == 96 and {c["status"] for c in changes} == {"added"}
+    assert len(changes) == 99 and {c["status"] for c in changes} == {"added"}
 
 
 def test_git_problems_are_reported_not_raised(tmp_path: Path) -> None:

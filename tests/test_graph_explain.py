@@ -89,11 +89,16 @@ def test_dot_parses_and_has_the_same_graph() -> None:
                         "cluster_east": ["east-mesh", "istio_shop_mesh_east", "prod-mesh",
                                          "stage-mesh"],
                         "cluster_west": ["istio_shop_mesh_west", "west-mesh"]}
-    pairs = sorted((name(e.get_source()), name(e.get_destination())) for e in graph.get_edges())
+    pairs = sorted((name(e.get_source()), name(e.get_destination())) for e in graph.get_edges()
+                   if e.get("dir") is None)
     assert pairs == [("central-mesh", "east-mesh"), ("central-mesh", "west-mesh"),
                      ("east-mesh", "west-mesh"),
                      ("istio_shop_mesh_east", "istio_shop_mesh_west"),
                      ("prod-mesh", "stage-mesh")]
+    # traffic across meshes: directed edges of their own, caller -> peer
+    traffic = sorted((name(e.get_source()), name(e.get_destination()))
+                     for e in graph.get_edges() if e.get("dir") == "forward")
+    assert traffic == [("central-mesh", "east-mesh"), ("prod-mesh", "stage-mesh")]
 
 
 def test_graph_is_the_same_under_any_hash_seed() -> None:
@@ -149,7 +154,9 @@ def test_explain_json_has_hostnames_patterns_and_positions() -> None:
     assert west["trustDomain"]["value"] == "west-mesh.local"
     assert west["imports"] == [{
         "service": "bookinfo/*", "hostname": "*.bookinfo.svc.west-mesh-imports.local",
-        "line": fleet_line('name: "*"') - 1, "column": 9, "note": "pattern"}]
+        "line": fleet_line('name: "*"') - 1, "column": 9,
+        "note": "pattern; no client can resolve it: route to it with `traffic`, or set "
+                "dnsCapture"}]
     settings = data["settings"]
     assert settings["namespace"] == {"value": "mesh-system", "line": fleet_line(
         "namespace: mesh-system"), "column": 18, "note": None}

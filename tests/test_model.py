@@ -79,7 +79,7 @@ def test_wrong_api_version_and_kind() -> None:
 def test_field_names_are_the_documented_camel_case_names() -> None:
     assert set(field_names(Fleet)) == {"apiVersion", "kind", "metadata", "defaults", "clusters",
                                        "meshes", "meshTemplates", "federations", "exports",
-                                       "imports", "delivery", "operators"}
+                                       "imports", "traffic", "delivery", "operators"}
     assert set(field_names(Delivery)) == {"repoURL", "targetRevision", "path", "argocd", "acm"}
     assert {"namespace", "clusterSet", "gitopsCluster"} <= set(field_names(ACM))
     assert {"namespace", "project"} <= set(field_names(ArgoCD))

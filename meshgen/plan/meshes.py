@@ -226,6 +226,7 @@ class MeshRules(Checker):
             root_cert_path=ca.get("rootCert"),
             smcp_spec=values.get("smcp_spec", {}),
             gateway_naming=values.get("gateway_naming", "suffix"),
+            dns_capture=values.get("dns_capture", False),
             origins=origins, smcp_layers=tuple(smcp_layers),
             ca=self.ca_plan(ca),
         )

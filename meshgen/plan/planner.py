@@ -10,15 +10,16 @@ from ..backends.istio.planner import IstioRules
 from ..source import SourceFile
 from .delivery import DeliveryRules
 from .federation import FederationRules
-from .meshes import MeshRules
+from .meshes import MeshRules, backend_of
 from .services import ServiceRules
+from .traffic import TrafficRules
 from .trust import TrustRules
 from .types import MeshPlan, Peering, Plan, peerings_by_local
 from .webhooks import WebhookRules
 
 
 class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules,
-              DeliveryRules):
+              DeliveryRules, TrafficRules):
     # the whole plan ---------------------------------------------------------------------------
 
     def plan(self) -> Plan:
@@ -64,6 +65,7 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
             self.check_gateways(mesh, outgoing.get(mesh.name, []))
         self.exports(meshes, by_pair)
         self.imports(meshes, by_pair)
+        self.localities(meshes, by_pair)
         sorted_clusters = sorted(clusters.values(), key=lambda c: c.name)
         delivery = self.delivery(sorted_clusters, ordered)
         on_cluster: dict[str, list[MeshPlan]] = {}
@@ -73,6 +75,9 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
                      for c in sorted_clusters}
         istio_rules = IstioRules(self)
         istio = istio_rules.plan(clusters, ordered)
+        traffic = self.traffic(meshes, by_pair, [
+            *(m.name for m in istio),
+            *(m.name for m in self.fleet.meshes if backend_of(m, self.fleet.defaults) == "istio")])
         istio_rules.withdraw_unknown_mesh()
         istio_rules.add_operators(istio, operators)
         self.problems.raise_if_errors()
@@ -85,6 +90,7 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
             trust=trust,
             operators={c: subs for c, subs in operators.items() if subs},
             istio=istio,
+            traffic=traffic,
         )
 
 

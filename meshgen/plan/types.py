@@ -15,6 +15,7 @@ from ..source import PathKey, SourceFile
 if TYPE_CHECKING:
     from ..backends.istio.types import IstioMeshPlan
     from .delivery import DeliveryPlan, OperatorSubscription
+    from .traffic import TrafficPlan
 
 DEFAULT_VERSION = "v2.6"
 FEDERATION_MIN_VERSION = (2, 1)
@@ -127,6 +128,8 @@ class MeshPlan:
     root: RootCertificate | None = None
     peers: list[str] = field(default_factory=list)
     ca: CAPlan = field(default_factory=CAPlan)
+    # sidecars answer DNS for mesh hostnames (proxy metadata ISTIO_META_DNS_CAPTURE)
+    dns_capture: bool = False
 
     @property
     def federated(self) -> bool:
@@ -215,6 +218,8 @@ class Peering:
     service_export: bool
     exports: list[ExportRule] = field(default_factory=list)
     imports: list[ImportRule] = field(default_factory=list)
+    # the ImportedServiceSet's spec.locality (region, zone, subzone), if the fleet sets one
+    locality: dict[str, str] | None = None
 
     @property
     def root_cert_configmap(self) -> str:
@@ -249,6 +254,8 @@ class Plan:
     operators: dict[str, list[OperatorSubscription]] = field(default_factory=dict)
     # the meshes of the istio backend (meshgen/backends/istio), each spanning clusters
     istio: list[IstioMeshPlan] = field(default_factory=list)
+    # `traffic` entries, by (mesh, namespace, name)
+    traffic: list[TrafficPlan] = field(default_factory=list)
     _by_cluster: dict[str, list[MeshPlan]] = field(default_factory=dict, init=False, repr=False)
     _by_local: dict[str, list[Peering]] = field(default_factory=dict, init=False, repr=False)
 

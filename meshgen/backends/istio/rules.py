@@ -18,7 +18,8 @@ from .resolve import MeshResolver
 from .types import CNI_NAMESPACE, IstioMeshPlan
 from .versions import CHANNELS, versions_of
 
-OSSM2_ONLY = ("controlPlaneName", "profiles", "addons", "smcpSpec", "gatewayNaming")
+OSSM2_ONLY = ("controlPlaneName", "profiles", "addons", "smcpSpec", "gatewayNaming",
+              "dnsCapture")
 ISTIO_ONLY = ("clusters", "meshID", "updateStrategy", "discovery", "istioValues")
 # Istio spec.values meshgen writes itself; istioValues may not replace them (as smcpSpec)
 GENERATED_VALUES = (
