@@ -100,3 +100,12 @@ def snapshot(root: Path) -> Snapshot:
             data = None if path.is_dir() else path.read_bytes()
             result[rel] = (data, path.lstat().st_mtime_ns)
     return result
+
+
+def condition(kind: str, status: str, reason: str, message: str = "") -> dict[str, str]:
+    """A status condition as the operators write it (Maistra, Sail, OLM share the shape)."""
+    found = {"type": kind, "status": status, "reason": reason,
+             "lastTransitionTime": "2026-11-23T10:00:00Z"}
+    if message:
+        found["message"] = message
+    return found

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from lupa import lua51
 
-from conftest import EXAMPLE_OVERLAYS
+from conftest import EXAMPLE_OVERLAYS, condition
 
 CHECKS = EXAMPLE_OVERLAYS / "delivery" / "argocd" / "health" / "argocd-cm" / \
     "configmap-argocd-cm.yaml"
@@ -40,14 +40,6 @@ def health(key: str, obj: dict[str, Any]) -> tuple[str, str]:
     runtime.globals().obj = runtime.table_from(obj, recursive=True)
     result = runtime.execute(script(key))
     return str(result["status"]), str(result["message"])
-
-
-def condition(kind: str, status: str, reason: str, message: str = "") -> dict[str, str]:
-    found = {"type": kind, "status": status, "reason": reason,
-             "lastTransitionTime": "2026-11-23T10:00:00Z"}
-    if message:
-        found["message"] = message
-    return found
 
 
 def resource(status: dict[str, Any] | None, generation: int = 1) -> dict[str, Any]:

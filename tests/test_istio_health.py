@@ -12,6 +12,8 @@ import pytest
 import yaml
 from lupa import lua51
 
+from conftest import condition
+
 CHECKS = Path(__file__).resolve().parent / "istio" / "multi-primary-multi-network" / \
     "overlays" / "delivery" / "argocd" / "health" / "argocd-cm" / "configmap-argocd-cm.yaml"
 ISTIO = "sailoperator.io_Istio"
@@ -24,14 +26,6 @@ def health(key: str, obj: dict[str, Any]) -> tuple[str, str]:
     runtime.globals().obj = runtime.table_from(obj, recursive=True)
     result = runtime.execute(data["resource.customizations.health." + key])
     return str(result["status"]), str(result["message"])
-
-
-def condition(kind: str, status: str, reason: str, message: str = "") -> dict[str, str]:
-    found = {"type": kind, "status": status, "reason": reason,
-             "lastTransitionTime": "2026-11-23T10:00:00Z"}
-    if message:
-        found["message"] = message
-    return found
 
 
 def istio(conditions: list[dict[str, str]], state: str, generation: int = 2,

@@ -4,19 +4,4 @@
 -- for its primary's istiod, RemoteIstiodNotReady; an Istio waiting for IstioCNI,
 -- IstioCNINotFound) stays Progressing, so a remote synced before its primary is not failed.
 local hs = {status = "Progressing", message = "Waiting for the Sail operator"}
-{% include "health/_conditions_observed.lua" %}
-if obj.status.state == "Healthy" then
-  hs.status = "Healthy"
-  hs.message = "Healthy"
-  return hs
-end
-for _, condition in ipairs(obj.status.conditions) do
-  if condition.status == "False" then
-    hs.message = condition.type .. "/" .. (condition.reason or "") .. ": " .. (condition.message or "")
-    if condition.type == "Reconciled" then
-      hs.status = "Degraded"
-      return hs
-    end
-  end
-end
-return hs
+{% include "health/_sail_state.lua" %}
