@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -109,3 +110,19 @@ def condition(kind: str, status: str, reason: str, message: str = "") -> dict[st
     if message:
         found["message"] = message
     return found
+
+
+def readme_example(marker: str, printed: str) -> None:
+    """The README's text block after `<!-- MARKER: text -->` is what a command printed; with
+    MESHGEN_UPDATE_README=1 the block is rewritten instead."""
+    readme = REPO / "README.md"
+    pattern = re.compile(rf"<!-- {re.escape(marker)}: text -->\n```text\n(?P<block>.*?)```\n",
+                         re.S)
+    text = readme.read_text(encoding="utf-8")
+    match = pattern.search(text)
+    assert match is not None, f"README.md has no {marker} block"
+    if os.environ.get("MESHGEN_UPDATE_README") == "1":
+        readme.write_text(text[:match.start("block")] + printed + text[match.end("block"):],
+                          encoding="utf-8")
+        return
+    assert match["block"] == printed

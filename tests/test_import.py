@@ -8,8 +8,6 @@ whose build differs from those objects in nothing.
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from ruamel.yaml import YAML
 
-from conftest import REPO
+from conftest import REPO, readme_example
 from meshgen.ca import make_certificate
 
 DUMPS = Path(__file__).resolve().parent / "dumps"
@@ -111,10 +109,6 @@ def test_upstream_shaped_dumps(tmp_path: Path) -> None:
     assert not (tmp_path / "fleet" / "certs").exists()
 
 
-README = REPO / "README.md"
-EXAMPLE = re.compile(r"<!-- import-example: text -->\n```text\n(?P<block>.*?)```\n", re.S)
-
-
 @pytest.mark.parametrize("running", ["load-balancers"], indirect=True)
 def test_readme_example_is_what_import_prints(running: Path) -> None:
     """The README's adoption example: the round trip, with a setting added to red-mesh's
@@ -138,14 +132,7 @@ def test_readme_example_is_what_import_prints(running: Path) -> None:
     fleet = (running / "fleet" / "fleet.yaml").read_text()
     assert "    smcpSpec:\n      tracing:\n        type: None\n" in fleet
     printed = run.stdout
-    text = README.read_text(encoding="utf-8")
-    match = EXAMPLE.search(text)
-    assert match is not None
-    if os.environ.get("MESHGEN_UPDATE_README") == "1":
-        README.write_text(text[:match.start("block")] + printed + text[match.end("block"):],
-                          encoding="utf-8")
-        return
-    assert match["block"] == printed
+    readme_example("import-example", printed)
 
 
 def test_a_hostile_name_writes_nothing_outside(tmp_path: Path) -> None:

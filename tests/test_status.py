@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from ruamel.yaml import YAML
 
-from conftest import REPO
+from conftest import REPO, readme_example
 from meshgen.ca import make_certificate
 
 DUMPS = Path(__file__).resolve().parent / "dumps"
@@ -172,10 +170,6 @@ def test_unreadable_dump_and_unknown_cluster(fleet: Path, tmp_path: Path) -> Non
     assert "Traceback" not in run.stderr
 
 
-README = REPO / "README.md"
-EXAMPLE = re.compile(r"<!-- status-example: text -->\n```text\n(?P<block>.*?)```\n", re.S)
-
-
 def test_readme_example_is_what_status_prints(fleet: Path) -> None:
     """The README's "Is my federation up?" block; regenerate after a deliberate change
     with MESHGEN_UPDATE_README=1 python -m pytest tests/test_status.py -k readme."""
@@ -184,14 +178,7 @@ def test_readme_example_is_what_status_prints(fleet: Path) -> None:
     shutil.copy(DUMPS / "west.json", here / "west.json")
     printed = meshgen("status", "fleet.yaml", "east=east.yaml", "west=west.json",
                       cwd=here).stdout
-    text = README.read_text(encoding="utf-8")
-    match = EXAMPLE.search(text)
-    assert match is not None
-    if os.environ.get("MESHGEN_UPDATE_README") == "1":
-        README.write_text(text[:match.start("block")] + printed + text[match.end("block"):],
-                          encoding="utf-8")
-        return
-    assert match["block"] == printed
+    readme_example("status-example", printed)
 
 
 ISTIOD_POD = """\
