@@ -25,6 +25,7 @@ from ruamel.yaml import YAML
 from .certimport import read_input
 from .dumps import Dump, DumpedObject
 from .errors import FleetError, Problem, Severity
+from .plan.meshes import deep_merge
 
 FLEET_HEADER = ("# yaml-language-server: $schema=../schema/fleet.schema.json\n"
                 "# Written by `meshgen import ossm` from the clusters' dumps: review it, then\n"
@@ -61,6 +62,8 @@ class Adoption:
     fleet: dict[str, Any]
     roots: dict[str, str]  # mesh -> PEM, written to certs/<mesh>.pem
     problems: list[Problem]
+    header: str = FLEET_HEADER
+    discovered: list[str] = field(default_factory=list)  # meshes found, not deployed
 
 
 def _note(obj: DumpedObject, message: str, hint: str, code: str = "MG184") -> Problem:
@@ -365,4 +368,4 @@ def add_smcp_spec(fleet: dict[str, Any], extras: dict[tuple[str, str], dict[str,
     for mesh in fleet["meshes"]:
         extra = extras.get((mesh["cluster"], mesh.get("namespace", mesh["name"])))
         if extra:
-            mesh["smcpSpec"] = extra
+            mesh["smcpSpec"] = deep_merge(mesh.get("smcpSpec") or {}, extra)
