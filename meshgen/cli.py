@@ -608,14 +608,16 @@ def import_ocm(arguments: tuple[str, ...], domains: tuple[str, ...], out: Path, 
     hub = [load_dump("hub", path, problems, kinds=HUB_DUMP) for path in hub_files]
     dumps = [load_dump(c, path, problems) for c, path in dumps_by_cluster.items()]
     problems.raise_if_errors()
-    adoption = adopt_hub(hub, name, ingress, adopt(dumps, name).roots if dumps else {})
-    _adopt(adoption, dumps, out, force, report)
+    _adopt(adopt_hub(hub, dumps, name, ingress), dumps, out, force, report)
 
 
 def _adopt(adoption: Adoption, dumps: list[Dump], out: Path, force: bool,
            report: Reporter) -> None:
     """Write the adopted fleet and its roots (never over a file without --force), build it
     and print what syncing it would change in the dumped objects."""
+    found = Problems()
+    found.extend(adoption.problems)
+    found.raise_if_errors()  # nothing written
     report.add(adoption.problems)
     certs = {out.parent / "certs" / f"{mesh}.pem": pem.encode()
              for mesh, pem in sorted(adoption.roots.items())}

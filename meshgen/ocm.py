@@ -22,7 +22,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from .adopt import Adoption, _items, _mapping, _note, _text
+from .adopt import Adoption, _items, _mapping, _note, _text, adopt
 from .dumps import Dump, DumpedObject, DumpKinds
 from .errors import Problem, Severity
 
@@ -97,11 +97,14 @@ def _settings(spec: dict[str, Any], name: str | None) -> dict[str, Any]:
     return settings
 
 
-def adopt_hub(hub: list[Dump], name: str, domains: dict[str, str],
-              roots: dict[str, str]) -> Adoption:
-    """The fleet of the hub's objects. domains: cluster -> ingress domain (--domain);
-    roots: mesh -> PEM found in the clusters' dumps."""
-    problems: list[Problem] = []
+def adopt_hub(hub: list[Dump], dumps: list[Dump], name: str,
+              domains: dict[str, str]) -> Adoption:
+    """The fleet of the hub's objects. dumps: the clusters' (optional; the roots come from
+    their peer ConfigMaps, read as `import ossm` does, with what it reports);
+    domains: cluster -> ingress domain (--domain)."""
+    clusters = adopt(dumps, name) if dumps else None
+    roots = clusters.roots if clusters else {}
+    problems: list[Problem] = list(clusters.problems) if clusters else []
     objects = [o for d in hub for o in d.objects]
     meshes = _meshes(objects, problems)
     federations, federated = _federations(objects, meshes, problems)
