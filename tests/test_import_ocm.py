@@ -185,3 +185,22 @@ def test_json_hub_dump_and_no_overwrite_without_force(tmp_path: Path, hub: str) 
     forced = imported(tmp_path, "hub.json", *DOMAINS, "--force")
     assert "name: west-istio-system-basic" in (tmp_path / "fleet" / "fleet.yaml").read_text()
     assert "Traceback" not in forced.stderr
+
+
+def test_what_the_addon_itself_refuses_is_not_imported(tmp_path: Path, hub: str) -> None:
+    """federation.go stops at an entry that is not two different meshes; no agent deploys
+    a Mesh of another provider."""
+    text = hub.replace("      - cluster: west\n        name: west-ossm\n    trustConfig:",
+                       "      - cluster: east\n        name: east-ossm\n    trustConfig:")
+    text = text.replace("      trustType: Limited\nkind: List",
+                        "      trustType: Limited\n- apiVersion: mesh.open-"
+                        "cluster-management.io/v1alpha1\n  kind: Mesh\n  metadata:\n"
+                        "    name: east-other\n    namespace: east\n  spec:\n"
+                        "    cluster: east\n    meshProvider: Linkerd\nkind: List")
+    (tmp_path / "hub.yaml").write_text(text)
+    run = imported(tmp_path, "hub.yaml", *DOMAINS)
+    assert run.returncode == 0, run.stderr
+    assert "warning[MG191]: MeshFederation open-cluster-management/ossm-federation on hub: " \
+        "meshPeers[0] does not name two different meshes" in run.stderr
+    assert "warning[MG191]: Mesh east/east-other on hub: meshProvider 'Linkerd'" in run.stderr
+    assert "federations" not in (tmp_path / "fleet" / "fleet.yaml").read_text()
