@@ -552,15 +552,24 @@ def import_group() -> None:
     """Start a fleet from meshes that already run."""
 
 
+def _import_options(func: F) -> F:
+    """What every `meshgen import` takes: where the fleet goes, its name, --force."""
+    for option in reversed([
+        click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+                     default=str(DEFAULT_FLEET), show_default=True,
+                     help="The fleet file to write; roots go to certs/ beside it."),
+        click.option("--name", default="imported", show_default=True,
+                     help="The fleet's name."),
+        click.option("--force", is_flag=True,
+                     help="Replace an existing fleet file or certificate."),
+        problem_format, _reported]):
+        func = option(func)
+    return func
+
+
 @import_group.command("ossm")
 @click.argument("arguments", nargs=-1, metavar="CLUSTER=FILE...")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              default=str(DEFAULT_FLEET), show_default=True,
-              help="The fleet file to write; roots go to certs/ beside it.")
-@click.option("--name", default="imported", show_default=True, help="The fleet's name.")
-@click.option("--force", is_flag=True, help="Replace an existing fleet file or certificate.")
-@problem_format
-@_reported
+@_import_options
 def import_ossm(arguments: tuple[str, ...], out: Path, name: str, force: bool,
                 report: Reporter) -> None:
     """Write a fleet that reproduces the OSSM 2 meshes of the clusters' dumps (`oc get
@@ -579,13 +588,7 @@ def import_ossm(arguments: tuple[str, ...], out: Path, name: str, force: bool,
 @click.argument("arguments", nargs=-1, metavar="HUB_FILE... [CLUSTER=FILE...]")
 @click.option("--domain", "domains", multiple=True, metavar="CLUSTER=DOMAIN",
               help="The DNS domain under which a cluster's gateways resolve (repeatable).")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              default=str(DEFAULT_FLEET), show_default=True,
-              help="The fleet file to write; roots go to certs/ beside it.")
-@click.option("--name", default="imported", show_default=True, help="The fleet's name.")
-@click.option("--force", is_flag=True, help="Replace an existing fleet file or certificate.")
-@problem_format
-@_reported
+@_import_options
 def import_ocm(arguments: tuple[str, ...], domains: tuple[str, ...], out: Path, name: str,
                force: bool, report: Reporter) -> None:
     """Write a fleet from the multicluster-mesh addon's hub objects (`oc get meshes,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from test_import import DUMPS, meshgen
+from test_import import DUMPS, dump_synced, meshgen
 
 from conftest import readme_example
 from meshgen.ca import make_certificate
@@ -40,12 +40,7 @@ def running(tmp_path: Path) -> Path:
         cert, _ = make_certificate(f"{mesh} root CA")
         (source / "fleet" / "certs").mkdir(exist_ok=True)
         (source / "fleet" / "certs" / f"{mesh}.pem").write_bytes(cert.public_bytes(Encoding.PEM))
-    built = meshgen("build", "fleet/fleet.yaml", "--out", "overlays", cwd=source)
-    assert built.returncode == 0, built.stderr
-    for cluster in ("east", "west"):
-        rendered = subprocess.run(["kubectl", "kustomize", str(source / "overlays" / cluster)],
-                                  capture_output=True, text=True, check=True)
-        (tmp_path / f"{cluster}.yaml").write_text(rendered.stdout)
+    dump_synced(source / "fleet" / "fleet.yaml", tmp_path)
     return tmp_path
 
 
