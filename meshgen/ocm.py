@@ -24,7 +24,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from .adopt import Adoption, _items, _mapping, _note, _text, adopt
 from .dumps import Dump, DumpedObject, DumpKinds
-from .errors import Problem, Severity
+from .errors import Location, Problem, Severity
 
 API_VERSION = "mesh.open-cluster-management.io/v1alpha1"
 HUB_COMMAND = "oc get meshes,meshdeployments,meshfederations -A -o yaml"
@@ -107,13 +107,18 @@ def adopt_hub(hub: list[Dump], dumps: list[Dump], name: str,
     problems: list[Problem] = list(clusters.problems) if clusters else []
     objects = [o for d in hub for o in d.objects]
     meshes = _meshes(objects, problems)
-    federations, federated = _federations(objects, meshes, problems)
+    federations, federated, pairs = _federations(objects, meshes, problems)
+    _check_peers(meshes, pairs, problems)
     templates, templated = _templates(objects, meshes, problems)
     explicit = [m for key, m in sorted(meshes.items()) if key not in templated]
     fleet: dict[str, Any] = {
         "apiVersion": "meshgen.dev/v1alpha1", "kind": "Fleet", "metadata": {"name": name},
         "clusters": _clusters(meshes, federated, domains, problems),
     }
+    for cluster in sorted(set(domains) - {c["name"] for c in fleet["clusters"]}):
+        problems.append(Problem("MG193", f"--domain for {cluster}: no mesh of the hub runs "
+                                "there", Location(str(hub[0].path), 0) if hub else Location("", 0),
+                                "name a cluster of the hub's Meshes", Severity.WARNING))
     if explicit:
         fleet["meshes"] = [_mesh(m, federated) for m in explicit]
     if templates:
@@ -159,9 +164,11 @@ def _meshes(objects: list[DumpedObject], problems: list[Problem]
 
 
 def _federations(objects: list[DumpedObject], meshes: dict[tuple[str, str], HubMesh],
-                 problems: list[Problem]) -> tuple[list[dict[str, Any]], set[str]]:
+                 problems: list[Problem]
+                 ) -> tuple[list[dict[str, Any]], set[str], set[tuple[str, str]]]:
     """Each Limited MeshFederation's pairs: one fleet federation when they join every two
-    of its meshes, else one per pair (a fleet federation is a full graph)."""
+    of its meshes, else one per pair (a fleet federation is a full graph). Also the names
+    of the federated meshes, and the pairs."""
     federations: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     names = {(m.obj.namespace, m.obj.name) for m in meshes.values()}
@@ -202,7 +209,27 @@ def _federations(objects: list[DumpedObject], meshes: dict[tuple[str, str], HubM
         seen.update(pairs)
         federations += _as_federations(mf.name, pairs)
     federated = {n for pair in seen for n in pair}
-    return federations, federated
+    return federations, federated, seen
+
+
+def _check_peers(meshes: dict[tuple[str, str], HubMesh], pairs: set[tuple[str, str]],
+                 problems: list[Problem]) -> None:
+    """The agent makes a mesh's federation gateways from spec.controlPlane.peers, which the
+    MeshFederation controller fills: a peer no Limited pair gives, or a pair a mesh does
+    not list yet, means the running mesh is not what the fleet says."""
+    for mesh in meshes.values():
+        listed = {_text(p, "name") for p in _items(mesh.spec, "controlPlane", "peers")}
+        declared = {b if a == mesh.obj.name else a for a, b in pairs if mesh.obj.name in (a, b)}
+        for peer in sorted(listed - declared):
+            problems.append(_note(mesh.obj, f"peer {peer} comes from no Limited "
+                                  "MeshFederation; not federated in the fleet",
+                                  "add the pair to the fleet's federations if it should stay",
+                                  "MG194"))
+        for peer in sorted(declared - listed):
+            problems.append(_note(mesh.obj, f"does not list peer {peer} yet (the addon has "
+                                  "not federated the pair, or discovery wiped the peers); "
+                                  "federated in the fleet", "compare with the cluster before "
+                                  "syncing", "MG194"))
 
 
 _COMPLETE_HINT = ("Complete trust is the addon's shared root for Upstream Istio meshes; "

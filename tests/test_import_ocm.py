@@ -199,3 +199,26 @@ def test_what_the_addon_itself_refuses_is_not_imported(tmp_path: Path, hub: str)
         "meshPeers[0] does not name two different meshes" in run.stderr
     assert "warning[MG191]: Mesh east/east-other on hub: meshProvider 'Linkerd'" in run.stderr
     assert "federations" not in (tmp_path / "fleet" / "fleet.yaml").read_text()
+
+
+def test_peers_a_federation_does_not_give_are_reported(tmp_path: Path, hub: str) -> None:
+    """The agent builds the gateways from the Mesh's peers (translate-ossm.go); discovery
+    rebuilds a discovered Mesh without them. Both ways a mismatch is told, not guessed."""
+    text = hub.replace("      peers:\n      - cluster: east\n        name: east-ossm\n", "")
+    text = text.replace("      namespace: istio-system\n", "      namespace: istio-system\n"
+                        "      peers:\n      - cluster: east\n        name: east-ossm\n")
+    (tmp_path / "hub.yaml").write_text(text)
+    run = imported(tmp_path, "hub.yaml", *DOMAINS)
+    assert "hub.yaml:45:3: warning[MG194]: Mesh west/west-ossm on hub: does not list peer " \
+        "east-ossm yet" in run.stderr
+    assert "hub.yaml:76:3: warning[MG194]: Mesh west/west-istio-system-basic on hub: peer " \
+        "east-ossm comes from no Limited MeshFederation" in run.stderr
+    assert "federations:\n  - name: ossm-federation\n" in \
+        (tmp_path / "fleet" / "fleet.yaml").read_text()
+
+
+def test_a_domain_for_a_cluster_without_meshes_is_reported(tmp_path: Path, hub: str) -> None:
+    run = imported(tmp_path, "hub.yaml", *DOMAINS, "--domain", "north=apps.north.example.com")
+    assert "hub.yaml: warning[MG193]: --domain for north: no mesh of the hub runs there" \
+        in run.stderr
+    assert "north" not in (tmp_path / "fleet" / "fleet.yaml").read_text()
