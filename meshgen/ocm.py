@@ -266,7 +266,7 @@ def _templates(objects: list[DumpedObject], meshes: dict[tuple[str, str], HubMes
                                       "check the cluster's Mesh on the hub", "MG192"))
             elif mesh.discovered:
                 continue
-            elif _settings(mesh.spec, None) != settings:
+            elif _settings(mesh.spec, mesh.obj.name) != settings:  # trust domain too
                 problems.append(_note(mesh.obj, f"differs from MeshDeployment {md.name}; "
                                       "imported as a mesh of its own",
                                       "the addon deploys the Mesh, not the MeshDeployment",

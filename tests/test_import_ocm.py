@@ -222,3 +222,13 @@ def test_a_domain_for_a_cluster_without_meshes_is_reported(tmp_path: Path, hub: 
     assert "hub.yaml: warning[MG193]: --domain for north: no mesh of the hub runs there" \
         in run.stderr
     assert "north" not in (tmp_path / "fleet" / "fleet.yaml").read_text()
+
+
+def test_a_trust_domain_edited_in_a_deployed_mesh_is_kept(tmp_path: Path, hub: str) -> None:
+    (tmp_path / "hub.yaml").write_text(hub.replace("trustDomain: east-ossm.local",
+                                                   "trustDomain: east.example.com"))
+    run = imported(tmp_path, "hub.yaml", *DOMAINS)
+    assert "warning[MG192]: Mesh east/east-ossm on hub: differs from MeshDeployment ossm" \
+        in run.stderr
+    assert "    trustDomain: east.example.com\n" in \
+        (tmp_path / "fleet" / "fleet.yaml").read_text()
