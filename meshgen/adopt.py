@@ -25,6 +25,8 @@ from ruamel.yaml import YAML
 from .certimport import read_input
 from .dumps import Dump, DumpedObject
 from .errors import FleetError, Problem, Severity
+from .plan.meshes import deep_merge
+from .plan.types import CACERTS_DIR
 
 FLEET_HEADER = ("# yaml-language-server: $schema=../schema/fleet.schema.json\n"
                 "# Written by `meshgen import ossm` from the clusters' dumps: review it, then\n"
@@ -42,6 +44,7 @@ class AdoptedMesh:
     members: list[str] = field(default_factory=list)
     root: str | None = None  # PEM
     gateway_naming: str = "suffix"
+    plugged_in: bool = False  # istiod signs with the `cacerts` Secret (ca.type plugin)
 
     @property
     def cluster(self) -> str:
@@ -61,6 +64,8 @@ class Adoption:
     fleet: dict[str, Any]
     roots: dict[str, str]  # mesh -> PEM, written to certs/<mesh>.pem
     problems: list[Problem]
+    header: str = FLEET_HEADER
+    discovered: list[str] = field(default_factory=list)  # meshes found, not deployed
 
 
 def _note(obj: DumpedObject, message: str, hint: str, code: str = "MG184") -> Problem:
@@ -109,22 +114,70 @@ def adopt(dumps: list[Dump], name: str) -> Adoption:
                             if isinstance(m, str)]
     pairs = _pairs(peers, targets, meshes, problems)
     _roots(objects, peers, targets, problems)
+    for mesh in meshes.values():
+        mesh.plugged_in = _plugged_in(mesh, problems)
     domains = _domains(peers, targets, problems)
+    by_name = {m.name: m for m in meshes.values()}
+    shared = {pair: root for pair in pairs if (root := _shared_root(by_name, *pair))}
+    # a mesh whose every federation shares a root has none of its own to write
+    only_shared = {m for pair in shared for m in pair} - \
+        {m for pair in pairs if pair not in shared for m in pair}
     fleet: dict[str, Any] = {
         "apiVersion": "meshgen.dev/v1alpha1", "kind": "Fleet", "metadata": {"name": name},
         "clusters": [_cluster(d.cluster, domains) for d in dumps],
-        "meshes": [_mesh(m) for m in sorted(meshes.values(), key=lambda m: m.name)],
+        "meshes": [_mesh(m, own_root=m.name not in only_shared)
+                   for m in sorted(meshes.values(), key=lambda m: m.name)],
     }
     if pairs:
-        fleet["federations"] = [{"name": f"{a}-{b}", "meshes": [a, b]} for a, b in pairs]
+        fleet["federations"] = [_federation(a, b, (a, b) in shared) for a, b in pairs]
     exports, imports = _service_sets(objects, meshes, targets, peers, set(pairs))
     if exports:
         fleet["exports"] = exports
     if imports:
         fleet["imports"] = imports
     # a name from a dump becomes a file name: only DNS labels, as Kubernetes names are
-    roots = {m.name: m.root for m in meshes.values() if m.root and _DNS_LABEL.match(m.name)}
+    roots = {m.name: m.root for m in meshes.values() if m.root and _DNS_LABEL.match(m.name)
+             and m.name not in only_shared}
+    roots.update({f"{a}-{b}": root for (a, b), root in shared.items()})
     return Adoption(fleet, roots, problems)
+
+
+def _plugged_in(mesh: AdoptedMesh, problems: list[Problem]) -> bool:
+    """Whether istiod signs with a plugged-in CA (the `cacerts` Secret), as meshgen's
+    plugin and certManager CAs make it (maistra/api, maistra-2.6: core/v2/security.go,
+    CertificateAuthorityConfig). Any other CA is kept as the SMCP has it (smcpSpec)."""
+    ca = _mapping(mesh.smcp.data, "spec", "security", "certificateAuthority")
+    kind, signer = _text(ca, "type") or "Istiod", _text(ca, "istiod", "type") or "SelfSigned"
+    if kind == "Istiod" and signer == "SelfSigned":
+        return False
+    if kind == "Istiod" and signer == "PrivateKey":
+        directory = _text(ca, "istiod", "privateKey", "rootCADir")
+        if directory not in ("", CACERTS_DIR):
+            problems.append(_note(mesh.smcp, f"istiod reads its CA from {directory}; meshgen "
+                                  f"mounts `cacerts` at {CACERTS_DIR}",
+                                  "the diff shows the change"))
+        return True
+    problems.append(_note(mesh.smcp, f"certificate authority {kind}"
+                          + (f"/{signer}" if kind == "Istiod" else "") + " is no CA meshgen "
+                          "writes; kept in smcpSpec as it is",
+                          "meshgen's CAs: istiod's own, or a plugged-in `cacerts`"))
+    return False
+
+
+def _shared_root(meshes: dict[str, AdoptedMesh], a: str, b: str) -> str | None:
+    """The root two plugged-in meshes both chain to, if one: their trust is shared."""
+    one, other = meshes[a], meshes[b]
+    if one.plugged_in and other.plugged_in and one.root and other.root and \
+            one.root.strip() == other.root.strip() and _DNS_LABEL.match(f"{a}-{b}"):
+        return one.root
+    return None
+
+
+def _federation(a: str, b: str, shared: bool) -> dict[str, Any]:
+    federation: dict[str, Any] = {"name": f"{a}-{b}", "meshes": [a, b]}
+    if shared:
+        federation["trust"] = {"type": "shared", "rootCert": f"certs/{a}-{b}.pem"}
+    return federation
 
 
 def _target(peer: DumpedObject, meshes: dict[tuple[str, str], AdoptedMesh],
@@ -261,7 +314,7 @@ def _cluster(name: str, domains: dict[str, str]) -> dict[str, Any]:
     return cluster
 
 
-def _mesh(mesh: AdoptedMesh) -> dict[str, Any]:
+def _mesh(mesh: AdoptedMesh, own_root: bool) -> dict[str, Any]:
     data: dict[str, Any] = {"name": mesh.name, "cluster": mesh.cluster}
     if mesh.namespace != mesh.name:
         data["namespace"] = mesh.namespace
@@ -276,7 +329,9 @@ def _mesh(mesh: AdoptedMesh) -> dict[str, Any]:
         data["members"] = mesh.members
     if mesh.gateway_naming != "suffix":
         data["gatewayNaming"] = mesh.gateway_naming
-    if mesh.root:
+    if mesh.plugged_in:  # the Secret is on the cluster; how it arrives is not in the dump
+        data["ca"] = {"type": "plugin", "secret": {"none": {}}}
+    if mesh.root and own_root:
         data["rootCert"] = f"certs/{mesh.name}.pem"
     return data
 
@@ -365,4 +420,4 @@ def add_smcp_spec(fleet: dict[str, Any], extras: dict[tuple[str, str], dict[str,
     for mesh in fleet["meshes"]:
         extra = extras.get((mesh["cluster"], mesh.get("namespace", mesh["name"])))
         if extra:
-            mesh["smcpSpec"] = extra
+            mesh["smcpSpec"] = deep_merge(mesh.get("smcpSpec") or {}, extra)

@@ -14,7 +14,7 @@ import click
 from click.core import ParameterSource
 
 from . import __version__, output
-from .adopt import FLEET_HEADER, add_smcp_spec, adopt, yaml_text
+from .adopt import Adoption, add_smcp_spec, adopt, yaml_text
 from .adoptdiff import adoption_changes, unmodelled_spec
 from .budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_OBJECTS, Budget
 from .build import DEFAULT_OUT, Build, compile_fleet, plan_fleet
@@ -24,7 +24,7 @@ from .certimport import MAX_INPUT, import_root, read_input
 from .crds import FETCH_COMMAND, FetchFailed, fetch, locate
 from .diff import compare, format_markdown, format_text, read_tree
 from .discover import find_fleet_root, relative
-from .dumps import DUMP_COMMAND, load_dumps
+from .dumps import DUMP_COMMAND, Dump, load_dump, load_dumps
 from .errors import Location, Problem, Problems, escape_data, github_annotation, plural
 from .explain import FORMATS as EXPLAIN_FORMATS
 from .explain import explain as explain_mesh
@@ -33,6 +33,7 @@ from .gitrev import files_at_revision
 from .graph import FORMATS as GRAPH_FORMATS
 from .graph import draw
 from .kubeget import fetch_dump
+from .ocm import HUB_COMMAND, HUB_DUMP, adopt_hub
 from .report import (
     EXIT_FAILED,
     EXIT_OK,
@@ -551,15 +552,24 @@ def import_group() -> None:
     """Start a fleet from meshes that already run."""
 
 
+def _import_options(func: F) -> F:
+    """What every `meshgen import` takes: where the fleet goes, its name, --force."""
+    for option in reversed([
+        click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+                     default=str(DEFAULT_FLEET), show_default=True,
+                     help="The fleet file to write; roots go to certs/ beside it."),
+        click.option("--name", default="imported", show_default=True,
+                     help="The fleet's name."),
+        click.option("--force", is_flag=True,
+                     help="Replace an existing fleet file or certificate."),
+        problem_format, _reported]):
+        func = option(func)
+    return func
+
+
 @import_group.command("ossm")
 @click.argument("arguments", nargs=-1, metavar="CLUSTER=FILE...")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              default=str(DEFAULT_FLEET), show_default=True,
-              help="The fleet file to write; roots go to certs/ beside it.")
-@click.option("--name", default="imported", show_default=True, help="The fleet's name.")
-@click.option("--force", is_flag=True, help="Replace an existing fleet file or certificate.")
-@problem_format
-@_reported
+@_import_options
 def import_ossm(arguments: tuple[str, ...], out: Path, name: str, force: bool,
                 report: Reporter) -> None:
     """Write a fleet that reproduces the OSSM 2 meshes of the clusters' dumps (`oc get
@@ -571,11 +581,50 @@ def import_ossm(arguments: tuple[str, ...], out: Path, name: str, force: bool,
     if given is not None:
         raise click.UsageError(f"{given}: give dumps as CLUSTER=FILE")
     dumps = load_dumps(dumps_by_cluster)
-    adoption = adopt(dumps, name)
+    _adopt(adopt(dumps, name), dumps, out, force, report)
+
+
+@import_group.command("ocm")
+@click.argument("arguments", nargs=-1, metavar="HUB_FILE... [CLUSTER=FILE...]")
+@click.option("--domain", "domains", multiple=True, metavar="CLUSTER=DOMAIN",
+              help="The DNS domain under which a cluster's gateways resolve (repeatable).")
+@_import_options
+def import_ocm(arguments: tuple[str, ...], domains: tuple[str, ...], out: Path, name: str,
+               force: bool, report: Reporter) -> None:
+    """Write a fleet from the multicluster-mesh addon's hub objects (`oc get meshes,
+    meshdeployments,meshfederations -A -o yaml` on the hub): MeshDeployments become
+    meshTemplates, Limited MeshFederations federations. With the clusters' dumps (as for
+    `import ossm`) it takes the roots from them, builds the fleet and prints what adopting
+    meshgen would change in those objects."""
+    hub_files = [Path(a) for a in arguments if "=" not in a]
+    if not hub_files:
+        raise click.UsageError("give the hub dump, made with: " + HUB_COMMAND)
+    _, dumps_by_cluster = _dump_arguments(tuple(a for a in arguments if "=" in a),
+                                          required=False)
+    ingress: dict[str, str] = {}
+    for argument in domains:
+        cluster, equals, domain = argument.partition("=")
+        if not cluster or not equals or not domain:
+            raise click.UsageError(f"--domain {argument!r}: give CLUSTER=DOMAIN")
+        ingress[cluster] = domain
+    problems = Problems()
+    hub = [load_dump("hub", path, problems, kinds=HUB_DUMP) for path in hub_files]
+    dumps = [load_dump(c, path, problems) for c, path in dumps_by_cluster.items()]
+    problems.raise_if_errors()
+    _adopt(adopt_hub(hub, dumps, name, ingress), dumps, out, force, report)
+
+
+def _adopt(adoption: Adoption, dumps: list[Dump], out: Path, force: bool,
+           report: Reporter) -> None:
+    """Write the adopted fleet and its roots (never over a file without --force), build it
+    and print what syncing it would change in the dumped objects."""
+    found = Problems()
+    found.extend(adoption.problems)
+    found.raise_if_errors()  # nothing written
     report.add(adoption.problems)
     certs = {out.parent / "certs" / f"{mesh}.pem": pem.encode()
              for mesh, pem in sorted(adoption.roots.items())}
-    text = FLEET_HEADER + yaml_text(adoption.fleet)
+    text = adoption.header + yaml_text(adoption.fleet)
     targets = {out: text.encode(), **certs}
     taken = [p for p, data in targets.items()
              if p.exists() and (p == out or p.read_bytes() != data)]
@@ -593,11 +642,13 @@ def import_ossm(arguments: tuple[str, ...], out: Path, name: str, force: bool,
         # a second pass: SMCP settings meshgen does not generate go to smcpSpec
         if extras := unmodelled_spec(dumps, result.files):
             add_smcp_spec(adoption.fleet, extras)
-            output.write_atomic(out, (FLEET_HEADER + yaml_text(adoption.fleet)).encode())
+            output.write_atomic(out, (adoption.header + yaml_text(adoption.fleet)).encode())
             result = compile_fleet(out, Path(tmp) / "overlays")
     report.add(result.warnings)
     changes = adoption_changes(dumps, result.files)
     if report.fmt == "json":
         report.result = {"fleet": str(out), **changes.as_dict()}
+        if adoption.discovered:
+            report.result["discovered"] = adoption.discovered
     else:
         click.echo(format_text(changes, "the dumps", f"meshgen build {out}"))

@@ -49,13 +49,20 @@ def running(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     for mesh in ("red-mesh", "green-mesh"):
         cert, _ = make_certificate(f"{mesh} root CA")
         (source / "certs" / f"{mesh}.pem").write_bytes(cert.public_bytes(Encoding.PEM))
-    built = meshgen("build", source / "fleet.yaml", "--out", source / "overlays")
+    dump_synced(source / "fleet.yaml", tmp_path)
+    return tmp_path
+
+
+def dump_synced(fleet: Path, into: Path) -> None:
+    """<cluster>.yaml in into, for east and west: the objects fleet builds to, rendered by
+    kustomize as `oc get … -o yaml` would list them once synced."""
+    overlays = fleet.parent / "overlays"
+    built = meshgen("build", fleet, "--out", overlays)
     assert built.returncode == 0, built.stderr
     for cluster in ("east", "west"):
-        rendered = subprocess.run(["kubectl", "kustomize", str(source / "overlays" / cluster)],
+        rendered = subprocess.run(["kubectl", "kustomize", str(overlays / cluster)],
                                   capture_output=True, text=True, check=True)
-        (tmp_path / f"{cluster}.yaml").write_text(rendered.stdout)
-    return tmp_path
+        (into / f"{cluster}.yaml").write_text(rendered.stdout)
 
 
 def test_round_trip_changes_nothing(running: Path) -> None:
@@ -150,3 +157,65 @@ def test_a_hostile_name_writes_nothing_outside(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["east.yaml",
                                                                           "fleet.yaml"]
+
+
+PLUGIN = "    ca: {type: plugin, secret: {none: {}}}\n"
+
+
+@pytest.mark.parametrize("trust", ["limited", "shared"])
+def test_plugged_in_cas_and_shared_trust_round_trip(tmp_path: Path, trust: str) -> None:
+    """SMCP security.certificateAuthority Istiod/PrivateKey imports as a plugin CA whose
+    `cacerts` arrives out of band; two plugged-in meshes with one root as shared trust."""
+    source = tmp_path / "source"
+    (source / "certs").mkdir(parents=True)
+    text = (DUMPS / "fleet.yaml").read_text()
+    red, green = "    rootCert: certs/red-mesh.pem\n", "    rootCert: certs/green-mesh.pem\n"
+    if trust == "limited":  # only red-mesh is plugged in
+        text = text.replace(red, red + PLUGIN)
+        roots = {"red-mesh": "red-mesh", "green-mesh": "green-mesh"}
+    else:
+        text = text.replace(red, PLUGIN).replace(green, PLUGIN).replace(
+            "    meshes: [red-mesh, green-mesh]\n", "    meshes: [red-mesh, green-mesh]\n"
+            "    trust: {type: shared, rootCert: certs/shared.pem}\n")
+        roots = {"shared": "green-mesh-red-mesh"}
+    (source / "fleet.yaml").write_text(text)
+    for name in roots:
+        cert, _ = make_certificate(f"{name} root CA")
+        (source / "certs" / f"{name}.pem").write_bytes(cert.public_bytes(Encoding.PEM))
+    dump_synced(source / "fleet.yaml", tmp_path)
+    run = meshgen("import", "ossm", "east=east.yaml", "west=west.yaml", "--out",
+                  "fleet/fleet.yaml", "--name", "status-fleet", "--format", "json",
+                  cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["problems"] == [] and result["changes"] == [], result
+    fleet = (tmp_path / "fleet" / "fleet.yaml").read_text()
+    assert "smcpSpec" not in fleet
+    assert fleet.count("    ca:\n      type: plugin\n      secret:\n        none: {}\n") == \
+        (1 if trust == "limited" else 2)
+    if trust == "shared":
+        assert "    trust:\n      type: shared\n      rootCert: certs/green-mesh-red-mesh.pem\n" \
+            in fleet and "rootCert: certs/red-mesh.pem" not in fleet
+    for name, imported in roots.items():
+        assert (tmp_path / "fleet" / "certs" / f"{imported}.pem").read_bytes() == \
+            (source / "certs" / f"{name}.pem").read_bytes()
+    assert sorted(p.stem for p in (tmp_path / "fleet" / "certs").iterdir()) == \
+        sorted(roots.values())
+
+
+@pytest.mark.parametrize("running", ["load-balancers"], indirect=True)
+def test_a_ca_meshgen_does_not_write_is_kept_and_reported(running: Path) -> None:
+    east = (running / "east.yaml").read_text()
+    domain = "    trust:\n      domain: red-mesh.local\n"
+    assert east.count(domain) == 1
+    (running / "east.yaml").write_text(east.replace(
+        domain, "    certificateAuthority:\n      type: Custom\n      custom:\n"
+        "        address: vault-ca.vault.svc:8200\n" + domain))
+    run = meshgen("import", "ossm", "east=east.yaml", "west=west.yaml", "--out",
+                  "fleet/fleet.yaml", "--name", "status-fleet", cwd=running)
+    assert run.returncode == 0, run.stderr
+    assert "warning[MG184]: ServiceMeshControlPlane red-mesh/red-mesh on east: certificate " \
+        "authority Custom is no CA meshgen writes; kept in smcpSpec as it is" in run.stderr
+    assert "    smcpSpec:\n      security:\n        certificateAuthority:\n          type: " \
+        "Custom\n" in (running / "fleet" / "fleet.yaml").read_text()
+    assert "no changes" in run.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -272,3 +273,49 @@ def test_status_and_import_of_strange_shapes_never_crash(fleet: Path, tmp_path: 
     run = meshgen("import", "ossm", f"east={strange}", f"west={DUMPS / 'west.json'}",
                   "--out", tmp_path / "imported" / "fleet.yaml")
     assert run.returncode in (0, 2) and "Traceback" not in run.stderr, run.stderr
+
+
+CLIENT = """\
+#!{python}
+# a stand-in for {name}: logs its arguments, answers with the dump of the context asked for
+import json, pathlib, sys
+here = pathlib.Path(__file__).parent
+with (here / "calls.jsonl").open("a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+context = sys.argv[sys.argv.index("--context") + 1]
+sys.stdout.write((here / f"{{context}}.json").read_text())
+"""
+
+
+@pytest.mark.parametrize("client", ["oc", "kubectl"])
+def test_kubeconfig_reads_each_cluster_through_its_context(fleet: Path, tmp_path: Path,
+                                                           client: str) -> None:
+    """With --kubeconfig, meshgen runs oc (else kubectl) once per cluster, asks the context
+    named like it for the dump kinds as JSON, and reports as from the same dumps by hand."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stand_in = bin_dir / client
+    stand_in.write_text(CLIENT.format(python=sys.executable, name=client))
+    stand_in.chmod(0o755)
+    (bin_dir / "east.json").write_text(json.dumps(load("east.yaml")))
+    shutil.copy(DUMPS / "west.json", bin_dir / "west.json")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    path = f"{bin_dir}:{os.environ['PATH']}"
+    assert shutil.which("oc", path=path) == (str(stand_in) if client == "oc" else None)
+    run = subprocess.run([sys.executable, "-m", "meshgen", "status", str(fleet),
+                          "--kubeconfig", str(kubeconfig)], capture_output=True, text=True,
+                         cwd=REPO, timeout=60, env={**os.environ, "PATH": path})
+    by_hand = meshgen("status", fleet, f"east={DUMPS / 'east.yaml'}",
+                      f"west={DUMPS / 'west.json'}")
+    assert run.returncode == by_hand.returncode == 1, run.stderr
+    assert "unmanaged: east ServiceMeshPeer red-mesh/blue-mesh (east (--context east):" \
+        in run.stdout
+    unmanaged = "unmanaged: "
+    assert [line for line in run.stdout.splitlines() if not line.startswith(unmanaged)] == \
+        [line for line in by_hand.stdout.splitlines() if not line.startswith(unmanaged)]
+    calls = [json.loads(line) for line in (bin_dir / "calls.jsonl").read_text().splitlines()]
+    assert calls == [["--kubeconfig", str(kubeconfig), "--context", cluster, "get",
+                      "smcp,smmr,servicemeshpeers,exportedservicesets,importedservicesets",
+                      "-A", "-o", "json", "--request-timeout=60s"]
+                     for cluster in ("east", "west")]
