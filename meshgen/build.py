@@ -13,6 +13,7 @@ from .emit import emit
 from .errors import FleetError, Problem, Problems, Severity
 from .keyscan import private_keys
 from .model import Fleet, parse_fleet
+from .overrides import check_overrides
 from .plan import Plan, build_plan
 from .render import render_plan
 from .source import load
@@ -87,6 +88,8 @@ def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None,
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
                   now: datetime.datetime | None = None, budget: Budget = DEFAULT_BUDGET) -> Build:
     fleet, plan = _front(fleet_path, now, budget=budget)
+    if templates is not None:
+        check_overrides(templates)
     documents = render_plan(plan, templates, budget)
     bundles = render_delivery(plan, documents, templates)
     files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out),

@@ -13,52 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .backends.istio import graph as istio
-from .plan import ExportRule, ImportRule, MeshPlan, Peering, Plan
+from .backends.ossm2 import graph as ossm2
+from .plan import MeshPlan, Plan
 
 FORMATS = ("mermaid", "dot")
-
-
-@dataclass(frozen=True)
-class Edge:
-    a: str
-    b: str
-    lines: tuple[str, ...]  # label lines: the federation, then one per direction with services
-
-
-def _exported(rule: ExportRule) -> str:
-    namespace, name = rule.exported_as
-    selector = ",".join(f"{k}={v}" for k, v in sorted((rule.selector or {}).items()))
-    return f"{namespace}/{name}" + (f" ({selector})" if selector else "")
-
-
-def _imported(rule: ImportRule) -> str:
-    return f"{rule.namespace}/{rule.name}" + (" as local" if rule.as_local else "")
-
-
-def _direction(source: Peering, target: Peering) -> str | None:
-    """What flows from source.local to target.local (= source.peer): exports and imports."""
-    parts = []
-    if source.exports:
-        parts.append("export " + ", ".join(_exported(r) for r in source.exports))
-    if target.imports:
-        parts.append("import " + ", ".join(_imported(r) for r in target.imports))
-    if not parts:
-        return None
-    return f"{source.local.name} → {target.local.name}: " + "; ".join(parts)
-
-
-def edges(plan: Plan) -> list[Edge]:
-    directed = {(p.local.name, p.peer.name): p for p in plan.peerings}
-    result = []
-    for (a, b), forward in sorted(directed.items()):
-        if a > b:
-            continue
-        backward = directed[(b, a)]
-        lines = [forward.federation]
-        lines += [line for line in (_direction(forward, backward), _direction(backward, forward))
-                  if line]
-        result.append(Edge(a, b, tuple(lines)))
-    return result
 
 
 @dataclass(frozen=True)
@@ -108,7 +66,7 @@ def mermaid(plan: Plan) -> str:
                 for m in meshes]
         out += [f"    {n.id}[{quoted(n.lines)}]" for n in istio_nodes]
         out.append("  end")
-    out += [f"  {node(e.a)} ---|{quoted(e.lines)}| {node(e.b)}" for e in edges(plan)]
+    out += [f"  {node(e.a)} ---|{quoted(e.lines)}| {node(e.b)}" for e in ossm2.edges(plan)]
     out += [f"  {e.a} -.-|{quoted([e.label])}| {e.b}" for e in istio.edges(plan.istio)]
     out += [f"  {node(e.source)} ==>|{quoted(e.lines)}| {node(e.target)}"
             for e in traffic_edges(plan)]
@@ -129,7 +87,8 @@ def dot(plan: Plan) -> str:
                 for m in meshes]
         out += [f"    {quoted(n.id)} [label={quoted(*n.lines)}];" for n in istio_nodes]
         out.append("  }")
-    out += [f"  {quoted(e.a)} -- {quoted(e.b)} [label={quoted(*e.lines)}];" for e in edges(plan)]
+    out += [f"  {quoted(e.a)} -- {quoted(e.b)} [label={quoted(*e.lines)}];"
+            for e in ossm2.edges(plan)]
     out += [f"  {quoted(e.a)} -- {quoted(e.b)} [label={quoted(e.label)}, style=dashed];"
             for e in istio.edges(plan.istio)]
     out += [f"  {quoted(e.source)} -- {quoted(e.target)} [label={quoted(*e.lines)}, "

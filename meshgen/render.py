@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +13,12 @@ import jinja2.sandbox
 
 from .backends.istio import objects as istio_objects
 from .backends.istio.templates import TEMPLATES as ISTIO_TEMPLATES
+from .backends.ossm2 import objects as ossm2_objects
+from .backends.ossm2.templates import TEMPLATES as OSSM2_TEMPLATES
 from .budget import DEFAULT_BUDGET, Budget, check_budget
 from .errors import FleetError, Location, Problem
 from .ordering import SYNC_WAVE, TRAFFIC_WAVE, order
-from .plan import CACERTS, CACERTS_DIR, CACERTS_KEYS, MeshPlan, Peering, Plan, deep_merge
+from .plan import CACERTS, CACERTS_DIR, CACERTS_KEYS, Plan
 from .plan.traffic import TrafficPlan
 from .source import loads
 
@@ -26,7 +27,7 @@ def bundled_templates() -> Path:
     """The templates shipped in the wheel, or the repository's top-level templates/."""
     here = Path(__file__).resolve().parent
     for candidate in (here / "templates", here.parent / "templates"):
-        if (candidate / "servicemeshcontrolplane.yaml.j2").is_file():
+        if (candidate / "namespace.yaml.j2").is_file():
             return candidate
     raise RuntimeError(f"meshgen templates not found next to {here}")
 
@@ -34,18 +35,9 @@ def bundled_templates() -> Path:
 # template file -> (apiVersion, kind) it must produce
 TEMPLATES: dict[str, tuple[str, str]] = {
     "namespace.yaml.j2": ("v1", "Namespace"),
-    "servicemeshcontrolplane.yaml.j2": ("maistra.io/v2", "ServiceMeshControlPlane"),
-    "servicemeshmemberroll.yaml.j2": ("maistra.io/v1", "ServiceMeshMemberRoll"),
-    "root-cert-configmap.yaml.j2": ("v1", "ConfigMap"),
-    "servicemeshpeer.yaml.j2": ("federation.maistra.io/v1", "ServiceMeshPeer"),
-    "exportedserviceset.yaml.j2": ("federation.maistra.io/v1", "ExportedServiceSet"),
-    "importedserviceset.yaml.j2": ("federation.maistra.io/v1", "ImportedServiceSet"),
-    "serviceexport.yaml.j2": ("multicluster.x-k8s.io/v1alpha1", "ServiceExport"),
     "subscription.yaml.j2": ("operators.coreos.com/v1alpha1", "Subscription"),
     "virtualservice.yaml.j2": ("networking.istio.io/v1", "VirtualService"),
     "destinationrule.yaml.j2": ("networking.istio.io/v1", "DestinationRule"),
-    "externalsecret.yaml.j2": ("external-secrets.io/v1", "ExternalSecret"),
-    "certificate.yaml.j2": ("cert-manager.io/v1", "Certificate"),
     "delivery/appproject.yaml.j2": ("argoproj.io/v1alpha1", "AppProject"),
     "delivery/applicationset.yaml.j2": ("argoproj.io/v1alpha1", "ApplicationSet"),
     "delivery/argocd-cm.yaml.j2": ("v1", "ConfigMap"),
@@ -57,6 +49,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                                                   "ManagedClusterSetBinding"),
     "delivery/placement.yaml.j2": ("cluster.open-cluster-management.io/v1beta1", "Placement"),
     "delivery/subscription.yaml.j2": ("apps.open-cluster-management.io/v1", "Subscription"),
+    **OSSM2_TEMPLATES,
     **ISTIO_TEMPLATES,
 }
 
@@ -203,14 +196,6 @@ def _parse_rendered(text: str, name: str, where: Location) -> Any:
                          ) from None
 
 
-def _control_plane(renderer: Renderer, mesh: MeshPlan, peerings: list[Peering]) -> dict[str, Any]:
-    obj = renderer.render("servicemeshcontrolplane.yaml.j2", mesh.control_plane_name,
-                          mesh.namespace, mesh=mesh, peerings=peerings)
-    if mesh.smcp_spec:
-        obj["spec"] = deep_merge(obj["spec"], mesh.smcp_spec)
-    return obj
-
-
 def render_plan(plan: Plan, templates: Path | None = None,
                 budget: Budget = DEFAULT_BUDGET) -> list[Document]:
     check_budget(plan, budget)  # before anything is rendered
@@ -218,24 +203,15 @@ def render_plan(plan: Plan, templates: Path | None = None,
     documents: list[Document] = []
     for cluster in plan.clusters:
         meshes = plan.meshes_on(cluster.name)
-        namespaces = sorted({ns for m in meshes for ns in (m.namespace, *m.members)})
-        for namespace in namespaces:
-            documents.append(Document(cluster.name, renderer.render(
-                "namespace.yaml.j2", namespace, None, name=namespace)))
+        documents.extend(Document(cluster.name, obj)
+                         for obj in ossm2_objects.namespaces(renderer, meshes))
         for operator in plan.operators.get(cluster.name, []):
             documents.append(Document(cluster.name, renderer.render(
                 "subscription.yaml.j2", operator.package, operator.namespace,
                 operator=operator)))
         for mesh in meshes:
-            peerings = plan.peerings_of(mesh)
-            if (source := _ca_source(renderer, mesh)) is not None:
-                documents.append(Document(cluster.name, source))
-            documents.append(Document(cluster.name, _control_plane(renderer, mesh, peerings)))
-            documents.append(Document(cluster.name, renderer.render(
-                "servicemeshmemberroll.yaml.j2", "default", mesh.namespace, mesh=mesh)))
-            for peering in peerings:
-                documents.extend(Document(cluster.name, obj)
-                                 for obj in _peering_objects(renderer, peering))
+            documents.extend(Document(cluster.name, obj) for obj in ossm2_objects.mesh_objects(
+                renderer, mesh, plan.peerings_of(mesh)))
             documents.extend(Document(cluster.name, obj) for obj in traffic_objects(
                 renderer, [t for t in plan.traffic if t.mesh == mesh.name]))
         documents.extend(Document(cluster.name, obj) for obj in istio_objects.cluster_objects(
@@ -258,34 +234,4 @@ def traffic_objects(renderer: Renderer, entries: list[TrafficPlan]) -> list[dict
             objects.append(renderer.render("destinationrule.yaml.j2", entry.name,
                                            entry.namespace, traffic=entry,
                                            annotations=annotations))
-    return objects
-
-
-def _ca_source(renderer: Renderer, mesh: MeshPlan) -> dict[str, Any] | None:
-    """What brings the mesh's plugged-in CA into its `cacerts` Secret, when Git holds it."""
-    ca = mesh.ca
-    if ca.external_secret is not None:
-        return renderer.render("externalsecret.yaml.j2", CACERTS, mesh.namespace, mesh=mesh)
-    if ca.type == "certManager":
-        return renderer.render("certificate.yaml.j2", CACERTS, mesh.namespace, mesh=mesh)
-    if ca.sealed_secret is not None:
-        return copy.deepcopy(ca.sealed_secret)  # included as is, sealed by its author
-    return None
-
-
-def _peering_objects(renderer: Renderer, peering: Peering) -> list[dict[str, Any]]:
-    ns = peering.local.namespace
-    peer = peering.peer.name
-    objects = [
-        renderer.render("root-cert-configmap.yaml.j2", peering.root_cert_configmap, ns,
-                        peering=peering),
-        renderer.render("servicemeshpeer.yaml.j2", peer, ns, peering=peering),
-    ]
-    if peering.exports:
-        objects.append(renderer.render("exportedserviceset.yaml.j2", peer, ns, peering=peering))
-    if peering.imports:
-        objects.append(renderer.render("importedserviceset.yaml.j2", peer, ns, peering=peering))
-    if peering.service_export:
-        objects.append(renderer.render("serviceexport.yaml.j2", peering.ingress.name, ns,
-                                       peering=peering))
     return objects

@@ -211,6 +211,21 @@ def test_a_template_that_changes_an_objects_identity_is_described_without_none(
            "expected Namespace " in result.stderr
 
 
+def test_an_override_left_at_its_old_flat_name_stops_the_build(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "servicemeshcontrolplane.yaml.j2").write_text("{}\n")
+    out = tmp_path / "out"
+    result = meshgen("build", str(example_copy(tmp_path)), "--out", str(out), "--templates",
+                     str(templates))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{templates}/servicemeshcontrolplane.yaml.j2: error[MG142]: template override " \
+        "servicemeshcontrolplane.yaml.j2 is not read" in result.stderr
+    assert f"hint: move it to {templates}/ossm2/servicemeshcontrolplane.yaml.j2" in result.stderr
+    assert not out.exists()
+
+
 def test_every_error_code_meshgen_emits_has_a_readme_row() -> None:
     emitted = {code for path in (REPO / "meshgen").rglob("*.py")
                for code in re.findall(r"MG\d{3}", path.read_text())}

@@ -299,8 +299,8 @@ def test_template_override_keeps_its_own_wave_and_adds_to_its_sync_options(
           - {name: solo, cluster: east, members: [app]}
         """.replace("        ", ""))
     overrides = tmp_path / "templates"
-    overrides.mkdir()
-    (overrides / "servicemeshmemberroll.yaml.j2").write_text(
+    (overrides / "ossm2").mkdir(parents=True)
+    (overrides / "ossm2/servicemeshmemberroll.yaml.j2").write_text(
         "apiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\n"
         "metadata:\n  name: default\n  namespace: {{ mesh.namespace }}\n"
         "  annotations:\n    argocd.argoproj.io/sync-wave: '5'\n"

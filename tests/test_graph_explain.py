@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from conftest import EXAMPLE_FLEET, REPO, TWO_CLUSTERS, FleetWriter
+from meshgen.backends.ossm2.graph import edges
 from meshgen.build import plan_fleet
 from meshgen.cli import main
-from meshgen.graph import edges
 
 README = REPO / "README.md"
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from conftest import TWO_CLUSTERS, FleetWriter
+from meshgen.backends.ossm2.services import _provides
 from meshgen.errors import FleetError
 from meshgen.model import parse_fleet
 from meshgen.plan import Plan, build_plan, deep_merge, gateway_for, substitute
-from meshgen.plan.services import _provides
 from meshgen.plan.types import ExportRule
 from meshgen.source import load
 

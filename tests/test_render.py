@@ -66,9 +66,9 @@ def test_values_cannot_inject_yaml(write_fleet: FleetWriter, tmp_path: Path) -> 
 def test_templates_can_be_overridden_one_by_one(write_fleet: FleetWriter,
                                                 tmp_path: Path) -> None:
     custom = tmp_path / "templates"
-    custom.mkdir()
+    (custom / "ossm2").mkdir(parents=True)
     # a user's override in plain block YAML (the bundled templates write JSON)
-    (custom / "servicemeshpeer.yaml.j2").write_text(BLOCK_PEER_TEMPLATE)
+    (custom / "ossm2/servicemeshpeer.yaml.j2").write_text(BLOCK_PEER_TEMPLATE)
     build = compile_fleet(write_fleet(FLEET, certs=("red", "blue")), tmp_path / "out", custom)
     peer = yaml.safe_load(build.files["east/namespaces/red/servicemeshpeer-blue.yaml"])
     assert peer["spec"]["remote"]["discoveryPort"] == 31188
@@ -98,6 +98,31 @@ spec:
 """
 
 
+def test_an_override_at_its_old_flat_name_is_refused_with_its_new_place(
+        write_fleet: FleetWriter, tmp_path: Path) -> None:
+    """The ossm2 templates moved under ossm2/; an override still at the flat name would be
+    ignored without a word, so it is refused (MG142) with the place it goes to now."""
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    (custom / "servicemeshpeer.yaml.j2").write_text(BLOCK_PEER_TEMPLATE)
+    (custom / "certificate.yaml.j2").write_text("{}\n")  # ossm2's and istio's name
+    # shared templates stay at the top, and a user's own include is no template of ours
+    (custom / "namespace.yaml.j2").write_text(
+        (bundled_templates() / "namespace.yaml.j2").read_text())
+    (custom / "_mine.j2").write_text("")
+    with pytest.raises(FleetError) as exc:
+        compile_fleet(write_fleet(FLEET, certs=("red", "blue")), tmp_path / "out", custom)
+    certificate, peer = exc.value.problems
+    assert [(p.code, p.location.file, p.location.line) for p in (certificate, peer)] == [
+        ("MG142", str(custom / "certificate.yaml.j2"), 0),
+        ("MG142", str(custom / "servicemeshpeer.yaml.j2"), 0)]
+    assert peer.message == ("template override servicemeshpeer.yaml.j2 is not read: the "
+                            "bundled template of that name is ossm2/servicemeshpeer.yaml.j2")
+    assert peer.hint.startswith(f"move it to {custom / 'ossm2/servicemeshpeer.yaml.j2'} ")
+    assert certificate.message.endswith(
+        "is istio/certificate.yaml.j2 or ossm2/certificate.yaml.j2")
+
+
 @pytest.mark.parametrize(("replacement", "code"), [
     ('"kind": "Secret",', "MG092"),
     ('"kind": "ServiceMeshPeer", "kind": "Secret",', "MG092"),
@@ -108,9 +133,9 @@ spec:
 def test_a_broken_override_is_refused(write_fleet: FleetWriter, tmp_path: Path,
                                       replacement: str, code: str) -> None:
     custom = tmp_path / "templates"
-    custom.mkdir()
-    original = (bundled_templates() / "servicemeshpeer.yaml.j2").read_text()
-    (custom / "servicemeshpeer.yaml.j2").write_text(
+    (custom / "ossm2").mkdir(parents=True)
+    original = (bundled_templates() / "ossm2/servicemeshpeer.yaml.j2").read_text()
+    (custom / "ossm2/servicemeshpeer.yaml.j2").write_text(
         original.replace('"kind": "ServiceMeshPeer",', replacement))
     with pytest.raises(FleetError) as exc:
         compile_fleet(write_fleet(FLEET, certs=("red", "blue")), tmp_path / "out", custom)
@@ -120,8 +145,8 @@ def test_a_broken_override_is_refused(write_fleet: FleetWriter, tmp_path: Path,
 def test_an_override_with_two_documents_is_refused(write_fleet: FleetWriter,
                                                    tmp_path: Path) -> None:
     custom = tmp_path / "templates"
-    custom.mkdir()
-    (custom / "servicemeshpeer.yaml.j2").write_text(
+    (custom / "ossm2").mkdir(parents=True)
+    (custom / "ossm2/servicemeshpeer.yaml.j2").write_text(
         BLOCK_PEER_TEMPLATE + "---\napiVersion: v1\nkind: Secret\n")
     with pytest.raises(FleetError) as exc:
         compile_fleet(write_fleet(FLEET, certs=("red", "blue")), tmp_path / "out", custom)
@@ -141,9 +166,9 @@ def test_an_override_cannot_reach_python_internals(write_fleet: FleetWriter, tmp
                                                    expression: str) -> None:
     monkeypatch.chdir(tmp_path)
     custom = tmp_path / "templates"
-    custom.mkdir()
-    original = (bundled_templates() / "servicemeshpeer.yaml.j2").read_text()
-    (custom / "servicemeshpeer.yaml.j2").write_text(
+    (custom / "ossm2").mkdir(parents=True)
+    original = (bundled_templates() / "ossm2/servicemeshpeer.yaml.j2").read_text()
+    (custom / "ossm2/servicemeshpeer.yaml.j2").write_text(
         "{# an override #}\n" + original.replace(
             '"kind": "ServiceMeshPeer",',
             '"kind": "ServiceMeshPeer", "x": {{ ' + expression + ' | tojson }},'))
@@ -152,7 +177,7 @@ def test_an_override_cannot_reach_python_internals(write_fleet: FleetWriter, tmp
     [problem] = exc.value.problems
     assert problem.code == "MG091"
     assert "sandbox" in problem.message
-    assert problem.location.file == str(custom / "servicemeshpeer.yaml.j2")
+    assert problem.location.file == str(custom / "ossm2/servicemeshpeer.yaml.j2")
     assert problem.location.line == 1 + original.splitlines().index(
         next(line for line in original.splitlines() if '"kind": "ServiceMeshPeer"' in line)) + 1
     assert not (tmp_path / "pwned").exists()

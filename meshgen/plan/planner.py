@@ -7,19 +7,15 @@ from pathlib import Path
 
 from .. import model
 from ..backends.istio.planner import IstioRules
+from ..backends.ossm2.planner import Ossm2Rules
 from ..source import SourceFile
 from .delivery import DeliveryRules
-from .federation import FederationRules
-from .meshes import MeshRules, backend_of
-from .services import ServiceRules
+from .meshes import ClusterRules, backend_of
 from .traffic import TrafficRules
-from .trust import TrustRules
 from .types import MeshPlan, Peering, Plan, peerings_by_local
-from .webhooks import WebhookRules
 
 
-class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules,
-              DeliveryRules, TrafficRules):
+class Planner(ClusterRules, Ossm2Rules, DeliveryRules, TrafficRules):
     # the whole plan ---------------------------------------------------------------------------
 
     def plan(self) -> Plan:

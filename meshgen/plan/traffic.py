@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .. import model
+from ..backends.ossm2.services import _provides
 from ..source import PathKey
 from .checker import Checker, did_you_mean
-from .services import _provides
 from .types import ExportRule, ImportRule, MeshPlan, Peering
 
 # the node label istiod takes an endpoint's region from (the well-known Kubernetes label)

@@ -44,7 +44,7 @@ class MeshChecks(MeshResolver):
         self.check_values(mesh)
 
     def check_members(self, mesh: IstioMeshPlan) -> None:
-        """The member-namespace rules ossm2 meshes follow too (plan/meshes.py)."""
+        """The member-namespace rules ossm2 meshes follow too (backends/ossm2/meshes.py)."""
         seen: set[str] = set()
         for j, member in enumerate(mesh.members):
             at: PathKey = (*mesh.origin("members"), j)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .. import model
-from ..source import PathKey
-from .checker import Checker, did_you_mean
-from .types import ExportRule, ImportRule, MeshPlan, Peering
+from ... import model
+from ...plan.checker import Checker, did_you_mean
+from ...plan.types import ExportRule, ImportRule, MeshPlan, Peering
+from ...source import PathKey
 
 
 class ServiceRules(Checker):

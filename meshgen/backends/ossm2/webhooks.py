@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .checker import Checker, dig
-from .delivery import OPERATORS_NAMESPACE
-from .types import RFC1035_LABEL, MeshPlan
+from ...plan.checker import Checker, dig
+from ...plan.delivery import OPERATORS_NAMESPACE
+from ...plan.types import RFC1035_LABEL, MeshPlan
 
 # The oldest control-plane version each operator release accepts: its build sets
 # MINIMUM_SUPPORTED_VERSION (maistra/istio-operator build/build.sh: v2.0 on maistra-2.3,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from ..source import PathKey
-from .checker import Checker, did_you_mean, dig
-from .types import (
+from ...plan.checker import Checker, did_you_mean, dig
+from ...plan.types import (
     EXTERNAL_DNS_HOSTNAME,
     FEDERATION_LABELS,
     FEDERATION_MIN_VERSION,
@@ -21,6 +20,7 @@ from .types import (
     gateway_for,
     ingress_address,
 )
+from ...source import PathKey
 
 
 class FederationRules(Checker):

@@ -10,7 +10,7 @@ from typing import Any
 
 from cryptography import x509
 
-from ..certs import (
+from ...certs import (
     EXPIRY_WARNING,
     CertificateProblem,
     RootCertificate,
@@ -19,10 +19,10 @@ from ..certs import (
     read_pem,
     read_root,
 )
-from ..errors import FleetError
-from ..source import DEFAULT_FLEET, PathKey, load
-from .checker import Checker
-from .types import CACERTS, CACERTS_KEYS, MeshPlan, TrustPlan, shared_trust
+from ...errors import FleetError
+from ...plan.checker import Checker
+from ...plan.types import CACERTS, CACERTS_KEYS, MeshPlan, TrustPlan, shared_trust
+from ...source import DEFAULT_FLEET, PathKey, load
 
 SEALED_API = "bitnami.com/v1alpha1"
 # istiod reads the kubernetes.io/tls layout (tls.crt, tls.key, ca.crt) that cert-manager
