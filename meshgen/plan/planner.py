@@ -73,7 +73,7 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
             on_cluster.setdefault(mesh.cluster.name, []).append(mesh)
         operators = {c.name: self.operators_for(on_cluster.get(c.name, []))
                      for c in sorted_clusters}
-        istio_rules = IstioRules(self)
+        istio_rules = IstioRules(self, self.read_certificates)
         istio = istio_rules.plan(clusters, ordered)
         traffic = self.traffic(meshes, by_pair, [
             *(m.name for m in istio),

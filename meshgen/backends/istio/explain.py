@@ -62,6 +62,8 @@ def _ca(mesh: IstioMeshPlan) -> str:
                f"{ca.issuer_name}"
     if ca.external_secret is not None:
         return f"plugin: cacerts via ExternalSecret, key {ca.external_secret.path}"
+    if ca.sealed_secret_path is not None:
+        return f"plugin: cacerts via a SealedSecret per primary, {ca.sealed_secret_path}"
     if ca.type == "plugin":
         return "plugin: cacerts created out of band"
     return "selfSigned: istiod makes its own root"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from ...plan.meshes import deep_merge
@@ -103,6 +104,9 @@ def cacerts_source(renderer: Renderer, mesh: IstioMeshPlan,
                    member: IstioMember) -> dict[str, Any] | None:
     """This cluster's intermediate CA: one root per mesh, one `cacerts` per cluster."""
     ca = mesh.ca
+    sealed = mesh.sealed_cacerts.get(member.name)
+    if sealed is not None:
+        return copy.deepcopy(sealed)  # included as is, sealed by its author
     if ca.type == "certManager":
         return renderer.render("istio/certificate.yaml.j2", CACERTS, mesh.namespace,
                                mesh=mesh, member=member, name=CACERTS)

@@ -23,8 +23,10 @@ SUBMARINER_NETWORK = "clusterset"  # the default network of Submariner clusters
 class MeshResolver:
     """Shares the planner's fleet, source and problems."""
 
-    def __init__(self, checker: Checker) -> None:
+    def __init__(self, checker: Checker, read_certificates: bool = True) -> None:
         self.checker = checker
+        # False for the commands that make the certificate and sealed-secret files
+        self.read_certificates = read_certificates
         self.fleet = checker.fleet
         self.source = checker.source
         # where a federation, export or import names an istio mesh (refused with MG215)

@@ -75,6 +75,9 @@ class IstioMeshPlan:
     # the `Istio` objects' name: the mesh's own when it shares a cluster with another
     # istio mesh (Istio is cluster-scoped)
     istio_name: str = ISTIO_NAME
+    # primary cluster -> its SealedSecret `cacerts` (ca.secret.sealedSecret, "{cluster}"
+    # filled in), included as its author sealed it for that cluster's controller
+    sealed_cacerts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def origin(self, name: str) -> PathKey:
         return self.origins.get(name, self.origins["name"])
