@@ -79,6 +79,7 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
             *(m.name for m in istio),
             *(m.name for m in self.fleet.meshes if backend_of(m, self.fleet.defaults) == "istio")])
         istio_rules.withdraw_unknown_mesh()
+        istio_rules.check_acm_delivery(istio, delivery)
         istio_rules.add_operators(istio, operators)
         self.problems.raise_if_errors()
         return Plan(

@@ -7,6 +7,7 @@ from typing import Any
 
 from ... import model
 from ...errors import FleetError, Problem
+from ...plan.delivery import CONTROLLER_WRITTEN, DeliveryPlan
 from ...plan.meshes import backend_of
 from ...plan.trust import _sealed_secret_problem as sealed_secret_problem
 from ...plan.types import (
@@ -343,6 +344,34 @@ class MeshChecks(MeshResolver):
                 self.error("MG215", f'istio mesh "{name}" cannot be federated, exported '
                            "from or imported into", at, hint)
                 self.refused.add(at)
+
+    def check_acm_delivery(self, meshes: list[IstioMeshPlan],
+                           delivery: DeliveryPlan | None) -> None:
+        """ACM Subscriptions apply an overlay in one pass and wait for nothing
+        (stolostron/multicloud-operators-subscription, main:
+        pkg/synchronizer/kubernetes/synchronizer.go ProcessSubResources; the git subscriber
+        only applies CRDs and Namespaces, then RBAC, then the rest, pkg/subscriber/git/
+        git_subscriber_item.go; SubscriptionSpec, pkg/apis/apps/v1/subscription_types.go,
+        has no dependencies), so a `cacerts` a controller writes may come after istiod has
+        started on its own root: the rule ossm2 meshes follow (MG107, plan/delivery.py),
+        once per istio mesh. Remotes before their primary need no order: a remote `Istio`
+        stays RemoteIstiodNotReady until the primary's istiod patches its webhook, and
+        what its webhook refuses meanwhile ACM applies again on its next reconcile."""
+        if delivery is None or delivery.acm is None or not delivery.acm.subscriptions:
+            return
+        for mesh in meshes:
+            source = mesh.ca.secret_source
+            if source not in CONTROLLER_WRITTEN or not mesh.primaries:
+                continue
+            where = (*mesh.origin("ca"), "type" if source == "certManager" else "secret")
+            first = mesh.primaries[0].name
+            self.error("MG107", f'istio mesh "{mesh.name}": ACM Subscriptions cannot apply the '
+                       f"{CONTROLLER_WRITTEN[source]} that writes each primary's `cacerts` "
+                       "before istiod starts", where,
+                       "let Argo CD sync (its waves wait for the Secret): `delivery.argocd` "
+                       "with `acm.subscriptions: false`; or create `cacerts` on each primary "
+                       f"first (meshgen ca secret {mesh.name} --cluster {first} | oc apply "
+                       "-f -) and declare `secret: {none: {}}` (README, Delivering with ACM)")
 
     def withdraw_unknown_mesh(self) -> None:
         """The ossm2 rules call a refused istio mesh unknown (MG031): MG215 says why."""
