@@ -13,6 +13,7 @@ import jinja2.exceptions
 import jinja2.sandbox
 
 from .backends.istio import objects as istio_objects
+from .backends.istio.migration import taken_over
 from .backends.istio.templates import TEMPLATES as ISTIO_TEMPLATES
 from .budget import DEFAULT_BUDGET, Budget, check_budget
 from .errors import FleetError, Location, Problem
@@ -218,7 +219,8 @@ def render_plan(plan: Plan, templates: Path | None = None,
     documents: list[Document] = []
     for cluster in plan.clusters:
         meshes = plan.meshes_on(cluster.name)
-        namespaces = sorted({ns for m in meshes for ns in (m.namespace, *m.members)})
+        namespaces = sorted({ns for m in meshes for ns in (m.namespace, *m.members)}
+                            - taken_over(plan.istio, cluster.name))
         for namespace in namespaces:
             documents.append(Document(cluster.name, renderer.render(
                 "namespace.yaml.j2", namespace, None, name=namespace)))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...plan.meshes import deep_merge
 from ...plan.types import CACERTS
+from .migration import IGNORE_NAMESPACE
 from .types import (
     CNI_NAMESPACE,
     CONTROL_PLANE_CLUSTERS,
@@ -54,7 +55,9 @@ def mesh_objects(renderer: Renderer, mesh: IstioMeshPlan,
                  member: IstioMember) -> list[dict[str, Any]]:
     objects = namespaces(renderer, mesh, member)
     # a remote runs no istiod: its workloads get certificates from the primary's
-    if member.role == "primary" and (cacerts := cacerts_source(renderer, mesh, member)):
+    # while an ossm2 mesh is taken over, its SMCP's CA in the shared namespace serves both
+    if member.role == "primary" and not mesh.migrating_on(member.name) and (
+            cacerts := cacerts_source(renderer, mesh, member)):
         objects.append(cacerts)
     if mesh.remote_secrets is not None and member.role == "primary":
         objects += [remote_secret(renderer, mesh, watched) for watched in mesh.reads(member)]
@@ -93,10 +96,19 @@ def namespaces(renderer: Renderer, mesh: IstioMeshPlan,
         labels={NETWORK_LABEL: member.network, MESH_LABEL: mesh.name},
         annotations=control_annotations)]
     key, value = mesh.injection_label
-    for namespace in sorted(mesh.members):
+    migration = mesh.migrating_on(member.name)
+    unmoved = migration.members if migration else ()
+    for namespace in sorted({*mesh.members, *unmoved}):
+        # OSSM 3 discovers every namespace of the 2.6 mesh; it injects the moved ones,
+        # which 2.6 (their member roll keeps them) no longer does
+        labels = {MESH_LABEL: mesh.name}
+        if namespace in mesh.members:
+            labels[key] = value
+            if namespace in unmoved:
+                labels[IGNORE_NAMESPACE] = "true"
         result.append(renderer.render(
             "istio/namespace.yaml.j2", namespace, None, name=namespace,
-            labels={key: value, MESH_LABEL: mesh.name}, annotations={}))
+            labels=labels, annotations={}))
     return result
 
 

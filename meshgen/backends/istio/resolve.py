@@ -64,6 +64,10 @@ class MeshResolver:
                     value = deep_merge(values[attr], value)  # as smcpSpec: layers merge
                 values[attr] = value
                 origins[alias] = (*at, alias)
+        if spec.migrate_from is not None:
+            origins["migrateFrom"] = (*path, "migrateFrom")
+        if "namespace" in spec.model_fields_set:
+            origins["namespace.own"] = (*path, "namespace")
         if spec.cluster is not None and spec.clusters is not None:
             self.error("MG205", f'mesh "{spec.name}" sets both `cluster` and `clusters`',
                        (*path, "clusters"), "an istio mesh lists its clusters under `clusters`")
@@ -97,6 +101,7 @@ class MeshResolver:
             if secrets else None,
             istio_values=values.get("istio_values", {}),
             origins=origins,
+            migrate_from=spec.migrate_from,
         )
 
     def ca(self, ca: dict[str, Any]) -> CAPlan:

@@ -23,7 +23,8 @@ from .versions import CHANNELS, versions_of
 
 OSSM2_ONLY = ("controlPlaneName", "profiles", "addons", "smcpSpec", "gatewayNaming",
               "dnsCapture")
-ISTIO_ONLY = ("clusters", "meshID", "updateStrategy", "discovery", "istioValues")
+ISTIO_ONLY = ("clusters", "meshID", "updateStrategy", "discovery", "istioValues",
+              "migrateFrom")
 # Istio spec.values meshgen writes itself; istioValues may not replace them (as smcpSpec)
 GENERATED_VALUES = (
     ("global", "meshID"), ("global", "multiCluster", "clusterName"), ("global", "network"),
@@ -309,9 +310,13 @@ class MeshChecks(MeshResolver):
                 claims[(mesh2.cluster.name, ns)] = f'mesh "{mesh2.name}"'
         for mesh in meshes:
             for member in mesh.clusters:
+                migration = mesh.migrating_on(member.name)
+                # the ossm2 mesh it takes over shares its namespaces on purpose
+                allowed = {f'istio mesh "{mesh.name}"',
+                           *([f'mesh "{migration.mesh}"'] if migration else [])}
                 for ns in (mesh.namespace, *mesh.members):
                     other = claims.setdefault((member.name, ns), f'istio mesh "{mesh.name}"')
-                    if other != f'istio mesh "{mesh.name}"':
+                    if other not in allowed:
                         self.error("MG216", f'namespace "{ns}" on cluster "{member.name}" '
                                    f'belongs to {other} and to istio mesh "{mesh.name}"',
                                    member.origin, "a namespace belongs to one mesh of any "
