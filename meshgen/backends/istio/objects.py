@@ -98,13 +98,16 @@ def namespaces(renderer: Renderer, mesh: IstioMeshPlan,
     key, value = mesh.injection_label
     migration = mesh.migrating_on(member.name)
     unmoved = migration.members if migration else ()
+    # once the ossm2 mesh is gone the label stays: Red Hat's cleaning guide removes it
+    # only after the 2.6 operator and CRDs, and then optionally (cleaning-2.6/README.md)
+    over = mesh.migrate_from is not None and mesh.migration is None
     for namespace in sorted({*mesh.members, *unmoved}):
         # OSSM 3 discovers every namespace of the 2.6 mesh; it injects the moved ones,
         # which 2.6 (their member roll keeps them) no longer does
         labels = {MESH_LABEL: mesh.name}
         if namespace in mesh.members:
             labels[key] = value
-            if namespace in unmoved:
+            if namespace in unmoved or over:
                 labels[IGNORE_NAMESPACE] = "true"
         result.append(renderer.render(
             "istio/namespace.yaml.j2", namespace, None, name=namespace,
