@@ -141,7 +141,7 @@ def synthetic_fleet(size: int) -> Entry:
         "exports": exports,
         "imports": imports,
         "delivery": {"repoURL": "https://git.example.com/bench/fleet.git",
-                     "argocd": {}, "acm": {"namespace": "bench-hub", "gitopsCluster": True}},
+                     "argocd": {}, "acm": {"gitopsCluster": True, "subscriptions": False}},
         "operators": {"install": True},
     }
 
@@ -209,7 +209,7 @@ def synthetic_istio_fleet(size: int) -> Entry:
         "clusters": clusters,
         "meshes": [istio_mesh_entry(i, group) for i, group in enumerate(groups)],
         "delivery": {"repoURL": "https://git.example.com/bench/fleet.git",
-                     "argocd": {}, "acm": {"namespace": "bench-hub", "gitopsCluster": True}},
+                     "argocd": {}, "acm": {"gitopsCluster": True, "subscriptions": False}},
         "operators": {"install": True, "istio": {"channel": "stable-3.1"}},
     }
 

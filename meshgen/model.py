@@ -358,6 +358,10 @@ class MeshSpec(MeshSettings):
     # which is required is checked when planned (MG011)
     cluster: Name | None = None
     clusters: list[MeshCluster] | None = None
+    # an istio mesh taking over this ossm2 mesh on its cluster, in the SMCP's namespace
+    # (openshift-service-mesh/sail-operator docs/ossm/ossm2-migration); kept once the
+    # ossm2 mesh is gone, so the `Istio` keeps its name and revision
+    migrate_from: Name | None = None
 
 
 class LabelSelectorRequirement(Spec):

@@ -12,6 +12,7 @@ import jinja2.exceptions
 import jinja2.sandbox
 
 from .backends.istio import objects as istio_objects
+from .backends.istio.migration import taken_over
 from .backends.istio.templates import TEMPLATES as ISTIO_TEMPLATES
 from .backends.ossm2 import objects as ossm2_objects
 from .backends.ossm2.templates import TEMPLATES as OSSM2_TEMPLATES
@@ -203,8 +204,8 @@ def render_plan(plan: Plan, templates: Path | None = None,
     documents: list[Document] = []
     for cluster in plan.clusters:
         meshes = plan.meshes_on(cluster.name)
-        documents.extend(Document(cluster.name, obj)
-                         for obj in ossm2_objects.namespaces(renderer, meshes))
+        documents.extend(Document(cluster.name, obj) for obj in ossm2_objects.namespaces(
+            renderer, meshes, skip=taken_over(plan.istio, cluster.name)))
         for operator in plan.operators.get(cluster.name, []):
             documents.append(Document(cluster.name, renderer.render(
                 "subscription.yaml.j2", operator.package, operator.namespace,

@@ -130,3 +130,11 @@ def test_ca_init_makes_one_root_and_an_intermediate_per_primary(tmp_path: Path) 
     missing = _meshgen("ca", "secret", "prod", str(fleet), "--dir", str(ca_dir))
     assert missing.returncode == 2
     assert "error[MG124]" in missing.stderr and "--cluster east | west" in missing.stderr
+
+
+def test_explain_shows_the_migration_state() -> None:
+    result = _meshgen("explain", "next", str(TOPOLOGIES / "migration" / "fleet.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "moving (ignored by 2.6): bookinfo; still on 2.6, discovered: ratings, " \
+        "reviews" in result.stdout
+    assert "istiod loads the root of legacy" in result.stdout

@@ -31,7 +31,7 @@ def _obj(build: Build, rel: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_four_topologies_are_covered() -> None:
-    assert NAMES == ["multi-primary", "multi-primary-multi-network",
+    assert NAMES == ["migration", "multi-primary", "multi-primary-multi-network",
                      "primary-remote-multi-network", "primary-remote-submariner",
                      "two-control-planes"]
 
@@ -201,3 +201,45 @@ meshes:
     assert spec["namespace"] == "prod-system"
     assert spec["values"]["pilot"] == {"env": {"A": "1", "B": "2"}}
     assert "east/namespaces/prod-app.yaml" in build.files
+
+
+def test_migration_takes_over_the_smcp_namespace() -> None:
+    """Red Hat's guide (openshift-service-mesh/sail-operator, main:
+    docs/ossm/ossm2-migration/multi-tenancy/README.md): the Istio in the SMCP's namespace,
+    the 2.6 mesh's namespaces discovered, a moving namespace labelled for the OSSM 3
+    revision and ignored by the 2.6 injector while it stays in the member roll."""
+    build = _build("migration")
+    istio = _obj(build, "east/cluster/istio-next.yaml")["spec"]
+    assert istio["namespace"] == "legacy-system"
+    assert istio["values"]["meshConfig"] == {
+        "trustDomain": "legacy.local",
+        "discoverySelectors": [{"matchLabels": {"meshgen.dev/mesh": "next"}}]}
+    roll = _obj(build, "east/namespaces/legacy-system/servicemeshmemberroll-default.yaml")
+    assert roll["spec"]["members"] == ["bookinfo", "ratings", "reviews"]
+    labels = {ns: _obj(build, f"east/namespaces/{ns}.yaml")["metadata"]["labels"]
+              for ns in ("legacy-system", "bookinfo", "ratings", "reviews")}
+    assert all(labels[ns]["meshgen.dev/mesh"] == "next" for ns in labels)
+    assert labels["bookinfo"]["istio.io/rev"] == "next"
+    assert labels["bookinfo"]["maistra.io/ignore-namespace"] == "true"
+    for unmoved in ("ratings", "reviews"):
+        assert "istio.io/rev" not in labels[unmoved]
+        assert "maistra.io/ignore-namespace" not in labels[unmoved]
+    # one Namespace object each; the SMCP's CA (istio-ca-secret) serves both istiods
+    assert sum(1 for r in build.files if r.endswith("/bookinfo.yaml")) == 1
+    assert not [r for r in build.files if "cacerts" in r]
+    assert "east/namespaces/legacy-system/servicemeshcontrolplane-legacy.yaml" in build.files
+
+
+def test_migration_over_keeps_the_istio_name(tmp_path: Path) -> None:
+    """The ossm2 mesh deleted from the fleet: the Istio keeps its name and revision, the
+    moved namespaces keep the ignore label (removed by hand, if at all, once the 2.6
+    operator is gone: cleaning-2.6/README.md), the unmoved ones are no longer written."""
+    source = (TOPOLOGIES / "migration" / "fleet.yaml").read_text()
+    start, end = source.index("  - name: legacy\n"), source.index("  - name: next\n")
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(source[:start] + source[end:])
+    build = compile_fleet(fleet, tmp_path / "overlays")
+    assert "east/cluster/istio-next.yaml" in build.files
+    labels = _obj(build, "east/namespaces/bookinfo.yaml")["metadata"]["labels"]
+    assert labels["istio.io/rev"] == "next" and labels["maistra.io/ignore-namespace"] == "true"
+    assert "east/namespaces/ratings.yaml" not in build.files

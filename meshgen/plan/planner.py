@@ -69,12 +69,13 @@ class Planner(ClusterRules, Ossm2Rules, DeliveryRules, TrafficRules):
             on_cluster.setdefault(mesh.cluster.name, []).append(mesh)
         operators = {c.name: self.operators_for(on_cluster.get(c.name, []))
                      for c in sorted_clusters}
-        istio_rules = IstioRules(self)
+        istio_rules = IstioRules(self, self.read_certificates)
         istio = istio_rules.plan(clusters, ordered)
         traffic = self.traffic(meshes, by_pair, [
             *(m.name for m in istio),
             *(m.name for m in self.fleet.meshes if backend_of(m, self.fleet.defaults) == "istio")])
         istio_rules.withdraw_unknown_mesh()
+        istio_rules.check_acm_delivery(istio, delivery)
         istio_rules.add_operators(istio, operators)
         self.problems.raise_if_errors()
         return Plan(

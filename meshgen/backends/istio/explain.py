@@ -50,9 +50,23 @@ def explain_istio(plan: Plan, mesh: IstioMeshPlan) -> Explanation:
         Fact("networks", mesh.networks, None,
              "multi-network: east-west gateways" if mesh.multi_network else "one network"),
     ]
+    if mesh.migrate_from is not None:
+        head.facts.append(Fact("migrates from", mesh.migrate_from,
+                               at(mesh.origin("migrateFrom")), _migration(mesh)))
     sections = [head] + [_cluster(plan, mesh, member, Section, Fact)
                          for member in mesh.clusters]
     return Explanation(fleet=plan.source.name, mesh=mesh.name, sections=sections)
+
+
+def _migration(mesh: IstioMeshPlan) -> str:
+    migration = mesh.migration
+    if migration is None:
+        return "the ossm2 mesh is gone: the migration is over"
+    moving = sorted(set(mesh.members) & set(migration.members))
+    unmoved = sorted(set(migration.members) - set(mesh.members))
+    return (f"in {migration.namespace} on {migration.cluster}; moving (ignored by 2.6): "
+            f"{', '.join(moving) or 'none'}; still on 2.6, discovered: "
+            f"{', '.join(unmoved) or 'none'}")
 
 
 def _ca(mesh: IstioMeshPlan) -> str:
@@ -62,8 +76,13 @@ def _ca(mesh: IstioMeshPlan) -> str:
                f"{ca.issuer_name}"
     if ca.external_secret is not None:
         return f"plugin: cacerts via ExternalSecret, key {ca.external_secret.path}"
+    if ca.sealed_secret_path is not None:
+        return f"plugin: cacerts via a SealedSecret per primary, {ca.sealed_secret_path}"
     if ca.type == "plugin":
         return "plugin: cacerts created out of band"
+    if mesh.migration is not None:
+        return (f"selfSigned: istiod loads the root of {mesh.migration.mesh} "
+                "(istio-ca-secret of the shared namespace)")
     return "selfSigned: istiod makes its own root"
 
 

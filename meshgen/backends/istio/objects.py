@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from ...plan.meshes import deep_merge
 from ...plan.types import CACERTS
+from .migration import IGNORE_NAMESPACE
 from .types import (
     CNI_NAMESPACE,
     CONTROL_PLANE_CLUSTERS,
@@ -53,7 +55,9 @@ def mesh_objects(renderer: Renderer, mesh: IstioMeshPlan,
                  member: IstioMember) -> list[dict[str, Any]]:
     objects = namespaces(renderer, mesh, member)
     # a remote runs no istiod: its workloads get certificates from the primary's
-    if member.role == "primary" and (cacerts := cacerts_source(renderer, mesh, member)):
+    # while an ossm2 mesh is taken over, its SMCP's CA in the shared namespace serves both
+    if member.role == "primary" and not mesh.migrating_on(member.name) and (
+            cacerts := cacerts_source(renderer, mesh, member)):
         objects.append(cacerts)
     if mesh.remote_secrets is not None and member.role == "primary":
         objects += [remote_secret(renderer, mesh, watched) for watched in mesh.reads(member)]
@@ -92,10 +96,22 @@ def namespaces(renderer: Renderer, mesh: IstioMeshPlan,
         labels={NETWORK_LABEL: member.network, MESH_LABEL: mesh.name},
         annotations=control_annotations)]
     key, value = mesh.injection_label
-    for namespace in sorted(mesh.members):
+    migration = mesh.migrating_on(member.name)
+    unmoved = migration.members if migration else ()
+    # once the ossm2 mesh is gone the label stays: Red Hat's cleaning guide removes it
+    # only after the 2.6 operator and CRDs, and then optionally (cleaning-2.6/README.md)
+    over = mesh.migrate_from is not None and mesh.migration is None
+    for namespace in sorted({*mesh.members, *unmoved}):
+        # OSSM 3 discovers every namespace of the 2.6 mesh; it injects the moved ones,
+        # which 2.6 (their member roll keeps them) no longer does
+        labels = {MESH_LABEL: mesh.name}
+        if namespace in mesh.members:
+            labels[key] = value
+            if namespace in unmoved or over:
+                labels[IGNORE_NAMESPACE] = "true"
         result.append(renderer.render(
             "istio/namespace.yaml.j2", namespace, None, name=namespace,
-            labels={key: value, MESH_LABEL: mesh.name}, annotations={}))
+            labels=labels, annotations={}))
     return result
 
 
@@ -103,6 +119,9 @@ def cacerts_source(renderer: Renderer, mesh: IstioMeshPlan,
                    member: IstioMember) -> dict[str, Any] | None:
     """This cluster's intermediate CA: one root per mesh, one `cacerts` per cluster."""
     ca = mesh.ca
+    sealed = mesh.sealed_cacerts.get(member.name)
+    if sealed is not None:
+        return copy.deepcopy(sealed)  # included as is, sealed by its author
     if ca.type == "certManager":
         return renderer.render("istio/certificate.yaml.j2", CACERTS, mesh.namespace,
                                mesh=mesh, member=member, name=CACERTS)

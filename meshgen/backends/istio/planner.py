@@ -6,12 +6,13 @@ from __future__ import annotations
 from ...plan.delivery import OperatorSubscription
 from ...plan.meshes import backend_of
 from ...plan.types import ClusterPlan, MeshPlan
+from .migration import MigrationRules
 from .rules import MeshChecks
 from .types import IstioMeshPlan
 from .versions import DEFAULT_CHANNEL, DEFAULT_SOURCE, OPERATOR_PACKAGE
 
 
-class IstioRules(MeshChecks):
+class IstioRules(MeshChecks, MigrationRules):
     """The istio backend's planning: resolve every istio mesh, check it, then what holds
     across meshes. Shares the planner's fleet, source and problems."""
 
@@ -34,6 +35,9 @@ class IstioRules(MeshChecks):
                     meshes.append(mesh)
         if meshes:
             self.check_channel()
+        by_name = {m.name: m for m in ossm2}
+        for mesh in meshes:
+            self.check_migration(mesh, by_name, {m.name for m in meshes})
         self.check_shared_clusters(meshes, ossm2)
         self.check_cross_mesh(meshes)
         return sorted(meshes, key=lambda m: m.name)

@@ -23,8 +23,10 @@ SUBMARINER_NETWORK = "clusterset"  # the default network of Submariner clusters
 class MeshResolver:
     """Shares the planner's fleet, source and problems."""
 
-    def __init__(self, checker: Checker) -> None:
+    def __init__(self, checker: Checker, read_certificates: bool = True) -> None:
         self.checker = checker
+        # False for the commands that make the certificate and sealed-secret files
+        self.read_certificates = read_certificates
         self.fleet = checker.fleet
         self.source = checker.source
         # where a federation, export or import names an istio mesh (refused with MG215)
@@ -62,6 +64,10 @@ class MeshResolver:
                     value = deep_merge(values[attr], value)  # as smcpSpec: layers merge
                 values[attr] = value
                 origins[alias] = (*at, alias)
+        if spec.migrate_from is not None:
+            origins["migrateFrom"] = (*path, "migrateFrom")
+        if "namespace" in spec.model_fields_set:
+            origins["namespace.own"] = (*path, "namespace")
         if spec.cluster is not None and spec.clusters is not None:
             self.error("MG205", f'mesh "{spec.name}" sets both `cluster` and `clusters`',
                        (*path, "clusters"), "an istio mesh lists its clusters under `clusters`")
@@ -95,6 +101,7 @@ class MeshResolver:
             if secrets else None,
             istio_values=values.get("istio_values", {}),
             origins=origins,
+            migrate_from=spec.migrate_from,
         )
 
     def ca(self, ca: dict[str, Any]) -> CAPlan:

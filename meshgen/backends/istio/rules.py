@@ -6,21 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from ... import model
-from ...errors import Problem
+from ...errors import FleetError, Problem
+from ...plan.delivery import CONTROLLER_WRITTEN, DeliveryPlan
 from ...plan.meshes import backend_of
 from ...plan.types import (
+    CACERTS,
     RESERVED_NAMESPACE_PREFIXES,
     RESERVED_NAMESPACES,
     MeshPlan,
 )
-from ...source import PathKey
+from ...source import PathKey, load
+from ..ossm2.trust import _sealed_secret_problem as sealed_secret_problem
 from .resolve import MeshResolver
 from .types import CNI_NAMESPACE, IstioMeshPlan
 from .versions import CHANNELS, versions_of
 
 OSSM2_ONLY = ("controlPlaneName", "profiles", "addons", "smcpSpec", "gatewayNaming",
               "dnsCapture")
-ISTIO_ONLY = ("clusters", "meshID", "updateStrategy", "discovery", "istioValues")
+ISTIO_ONLY = ("clusters", "meshID", "updateStrategy", "discovery", "istioValues",
+              "migrateFrom")
 # Istio spec.values meshgen writes itself; istioValues may not replace them (as smcpSpec)
 GENERATED_VALUES = (
     ("global", "meshID"), ("global", "multiCluster", "clusterName"), ("global", "network"),
@@ -136,19 +140,14 @@ class MeshChecks(MeshResolver):
                        "needs one root CA", mesh.origins.get("ca", mesh.origin("name")),
                        "set ca.type to certManager (a Certificate per cluster from one root "
                        "issuer) or plugin (a `cacerts` per cluster, \"{cluster}\" in its path)")
-        if mesh.ca.sealed_secret_path is not None:
-            self.error("MG219", f'mesh "{mesh.name}": a sealed `cacerts` is not supported for '
-                       "istio meshes yet", mesh.origins.get("ca", mesh.origin("name")),
-                       "use ca.secret.externalSecret with \"{cluster}\" in its path, or "
-                       "certManager")
         sources = [s for s in (mesh.ca.external_secret, mesh.ca.sealed_secret_path,
                                mesh.ca.out_of_band) if s]
         if mesh.ca.type == "plugin" and len(sources) != 1:
             self.error("MG057", f'mesh "{mesh.name}": a plugin CA needs exactly one way for '
                        "each primary's `cacerts` Secret to arrive",
                        mesh.origins.get("ca", mesh.origin("name")),
-                       'set ca.secret to externalSecret: {store, path: "pki/{mesh}/{cluster}"} '
-                       "or none: {}")
+                       'set ca.secret to externalSecret: {store, path: "pki/{mesh}/{cluster}"}, '
+                       'sealedSecret: "certs/{mesh}-{cluster}-cacerts.yaml" or none: {}')
         if mesh.ca.type == "certManager" and mesh.ca.issuer_name is None:
             self.error("MG057", f'mesh "{mesh.name}": a certManager CA needs an `issuer`',
                        mesh.origins.get("ca", mesh.origin("name")),
@@ -160,6 +159,7 @@ class MeshChecks(MeshResolver):
                        "discovery: {externalSecret: {store: vault, path: "
                        "\"istio/{mesh}/{cluster}\"}}, or none: {} to create them yourself")
         self.check_per_cluster_paths(mesh)
+        self.read_sealed_cacerts(mesh)
         if mesh.remote_secrets is None or not reads:
             return
         for primary in mesh.primaries:
@@ -190,6 +190,52 @@ class MeshChecks(MeshResolver):
                        (*mesh.origin("ca"), "secret", "externalSecret", "path"),
                        'one intermediate CA per cluster: put "{cluster}" in the path, e.g. '
                        '"pki/{mesh}/{cluster}"')
+        sealed = mesh.ca.sealed_secret_path
+        if sealed is not None and len(mesh.primaries) > 1 and "{cluster}" not in sealed:
+            self.error("MG221", f'mesh "{mesh.name}": ca.secret.sealedSecret names one '
+                       f"`cacerts` file for its {len(mesh.primaries)} primaries",
+                       (*mesh.origin("ca"), "secret", "sealedSecret"),
+                       "one intermediate CA per cluster, each sealed for that cluster's "
+                       'controller: put "{cluster}" in the file name, e.g. '
+                       '"certs/{mesh}-{cluster}-cacerts.yaml"')
+
+    def read_sealed_cacerts(self, mesh: IstioMeshPlan) -> None:
+        """Each primary's SealedSecret file (ca.secret.sealedSecret with "{cluster}" filled
+        in), checked to unseal into `cacerts` in the mesh namespace, as for ossm2 meshes
+        (plan/trust.py). Sealed with one cluster's controller key, a file unseals only
+        there: the controller decrypts with its own private key, and the strict scope binds
+        the ciphertext to `<namespace>/cacerts` (bitnami-labs/sealed-secrets, main:
+        pkg/crypto/crypto.go HybridEncrypt, pkg/apis/sealedsecrets/v1alpha1/
+        sealedsecret_expansion.go EncryptionLabel)."""
+        pattern = mesh.ca.sealed_secret_path
+        if pattern is None or not self.read_certificates:
+            return
+        if len(mesh.primaries) > 1 and "{cluster}" not in pattern:
+            return  # one file for several primaries: MG221
+        at: PathKey = (*mesh.origin("ca"), "secret", "sealedSecret")
+        for primary in mesh.primaries:
+            data = self.sealed_file(pattern.replace("{cluster}", primary.name), at,
+                                    mesh.namespace, f"{mesh.name} --cluster {primary.name}")
+            if data is not None:
+                mesh.sealed_cacerts[primary.name] = data
+
+    def sealed_file(self, rel: str, at: PathKey, namespace: str,
+                    secret_args: str) -> dict[str, Any] | None:
+        hint = (f"seal the `{CACERTS}` Secret of namespace {namespace} with that cluster's "
+                f"controller certificate: meshgen ca secret {secret_args} | kubeseal "
+                f"--cert <controller.pem> -o yaml > {rel}")
+        try:
+            data = load(self.checker.base_dir / rel, rel).data
+        except FleetError as exc:
+            first = next(iter(exc.problems))
+            self.error("MG120", f"sealed secret {first.location}: {first.message}", at, hint)
+            return None
+        wrong = sealed_secret_problem(data, namespace)
+        if wrong:
+            self.error("MG120", f"sealed secret {rel} {wrong}", at, hint)
+            return None
+        assert isinstance(data, dict)
+        return data
 
     def check_values(self, mesh: IstioMeshPlan) -> None:
         for keys in GENERATED_VALUES:
@@ -264,9 +310,13 @@ class MeshChecks(MeshResolver):
                 claims[(mesh2.cluster.name, ns)] = f'mesh "{mesh2.name}"'
         for mesh in meshes:
             for member in mesh.clusters:
+                migration = mesh.migrating_on(member.name)
+                # the ossm2 mesh it takes over shares its namespaces on purpose
+                allowed = {f'istio mesh "{mesh.name}"',
+                           *([f'mesh "{migration.mesh}"'] if migration else [])}
                 for ns in (mesh.namespace, *mesh.members):
                     other = claims.setdefault((member.name, ns), f'istio mesh "{mesh.name}"')
-                    if other != f'istio mesh "{mesh.name}"':
+                    if other not in allowed:
                         self.error("MG216", f'namespace "{ns}" on cluster "{member.name}" '
                                    f'belongs to {other} and to istio mesh "{mesh.name}"',
                                    member.origin, "a namespace belongs to one mesh of any "
@@ -299,6 +349,34 @@ class MeshChecks(MeshResolver):
                 self.error("MG215", f'istio mesh "{name}" cannot be federated, exported '
                            "from or imported into", at, hint)
                 self.refused.add(at)
+
+    def check_acm_delivery(self, meshes: list[IstioMeshPlan],
+                           delivery: DeliveryPlan | None) -> None:
+        """ACM Subscriptions apply an overlay in one pass and wait for nothing
+        (stolostron/multicloud-operators-subscription, main:
+        pkg/synchronizer/kubernetes/synchronizer.go ProcessSubResources; the git subscriber
+        only applies CRDs and Namespaces, then RBAC, then the rest, pkg/subscriber/git/
+        git_subscriber_item.go; SubscriptionSpec, pkg/apis/apps/v1/subscription_types.go,
+        has no dependencies), so a `cacerts` a controller writes may come after istiod has
+        started on its own root: the rule ossm2 meshes follow (MG107, plan/delivery.py),
+        once per istio mesh. Remotes before their primary need no order: a remote `Istio`
+        stays RemoteIstiodNotReady until the primary's istiod patches its webhook, and
+        what its webhook refuses meanwhile ACM applies again on its next reconcile."""
+        if delivery is None or delivery.acm is None or not delivery.acm.subscriptions:
+            return
+        for mesh in meshes:
+            source = mesh.ca.secret_source
+            if source not in CONTROLLER_WRITTEN or not mesh.primaries:
+                continue
+            where = (*mesh.origin("ca"), "type" if source == "certManager" else "secret")
+            first = mesh.primaries[0].name
+            self.error("MG107", f'istio mesh "{mesh.name}": ACM Subscriptions cannot apply the '
+                       f"{CONTROLLER_WRITTEN[source]} that writes each primary's `cacerts` "
+                       "before istiod starts", where,
+                       "let Argo CD sync (its waves wait for the Secret): `delivery.argocd` "
+                       "with `acm.subscriptions: false`; or create `cacerts` on each primary "
+                       f"first (meshgen ca secret {mesh.name} --cluster {first} | oc apply "
+                       "-f -) and declare `secret: {none: {}}` (README, Delivering with ACM)")
 
     def withdraw_unknown_mesh(self) -> None:
         """The ossm2 rules call a refused istio mesh unknown (MG031): MG215 says why."""

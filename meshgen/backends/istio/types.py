@@ -33,6 +33,18 @@ class RemoteSecretsPlan:
 
 
 @dataclass(frozen=True)
+class Migration:
+    """An ossm2 mesh an istio mesh is taking over on one cluster, in the SMCP's namespace
+    (openshift-service-mesh/sail-operator, main: docs/ossm/ossm2-migration/multi-tenancy/
+    README.md and cluster-wide/README.md)."""
+
+    mesh: str  # the ossm2 mesh
+    cluster: str
+    namespace: str  # the SMCP's, shared by both control planes (one root)
+    members: tuple[str, ...]  # the ServiceMeshMemberRoll's namespaces
+
+
+@dataclass(frozen=True)
 class IstioMember:
     """One cluster of an istio mesh."""
 
@@ -75,6 +87,16 @@ class IstioMeshPlan:
     # the `Istio` objects' name: the mesh's own when it shares a cluster with another
     # istio mesh (Istio is cluster-scoped)
     istio_name: str = ISTIO_NAME
+    # primary cluster -> its SealedSecret `cacerts` (ca.secret.sealedSecret, "{cluster}"
+    # filled in), included as its author sealed it for that cluster's controller
+    sealed_cacerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the ossm2 mesh this one takes over (migrateFrom), and while it is still in the
+    # fleet its cluster, SMCP namespace and members
+    migrate_from: str | None = None
+    migration: Migration | None = None
+
+    def migrating_on(self, cluster: str) -> Migration | None:
+        return self.migration if self.migration and self.migration.cluster == cluster else None
 
     def origin(self, name: str) -> PathKey:
         return self.origins.get(name, self.origins["name"])

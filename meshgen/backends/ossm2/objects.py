@@ -5,6 +5,7 @@ each peering (templates in templates/ossm2/)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from ...plan.meshes import deep_merge
@@ -14,9 +15,11 @@ if TYPE_CHECKING:
     from ...render import Renderer
 
 
-def namespaces(renderer: Renderer, meshes: list[MeshPlan]) -> list[dict[str, Any]]:
-    """Each control-plane and member namespace of the meshes on one cluster."""
-    names = sorted({ns for m in meshes for ns in (m.namespace, *m.members)})
+def namespaces(renderer: Renderer, meshes: list[MeshPlan],
+               skip: Collection[str] = ()) -> list[dict[str, Any]]:
+    """Each control-plane and member namespace of the meshes on one cluster, but those in
+    skip (namespaces an istio mesh migrating from one of these meshes writes itself)."""
+    names = sorted({ns for m in meshes for ns in (m.namespace, *m.members)} - set(skip))
     return [renderer.render("namespace.yaml.j2", name, None, name=name) for name in names]
 
 
