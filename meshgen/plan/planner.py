@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import model
 from ..backends.istio.planner import IstioRules
+from ..backends.istio.traffic import IstioTraffic
 from ..source import SourceFile
 from .delivery import DeliveryRules
 from .federation import FederationRules
@@ -75,9 +76,8 @@ class Planner(MeshRules, FederationRules, TrustRules, ServiceRules, WebhookRules
                      for c in sorted_clusters}
         istio_rules = IstioRules(self)
         istio = istio_rules.plan(clusters, ordered)
-        traffic = self.traffic(meshes, by_pair, [
-            *(m.name for m in istio),
-            *(m.name for m in self.fleet.meshes if backend_of(m, self.fleet.defaults) == "istio")])
+        traffic = self.traffic(meshes, by_pair, IstioTraffic(self, istio, {
+            m.name for m in self.fleet.meshes if backend_of(m, self.fleet.defaults) == "istio"}))
         istio_rules.withdraw_unknown_mesh()
         istio_rules.add_operators(istio, operators)
         self.problems.raise_if_errors()
