@@ -181,8 +181,8 @@ class IstioTraffic:
             return None
         others = [m for m in mesh.clusters if m.name != target]
         if not others:
-            self.rules.error("MG178", f'istio mesh "{mesh.name}" has no other cluster to fail '
-                             f'over from to "{target}"', (*path, "cluster"),
+            self.rules.error("MG178", f'istio mesh "{mesh.name}" has only cluster "{target}": '
+                             "no caller elsewhere fails over to it", (*path, "cluster"),
                              "failover moves calls between the clusters of a mesh; add a "
                              "cluster to the mesh or drop the failover")
             return None
