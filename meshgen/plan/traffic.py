@@ -47,6 +47,15 @@ class FailoverPlan:
     cluster: str | None = None
     priority: tuple[str, ...] = ()
 
+    # the first pair, for template overrides written before failover had several
+    @property
+    def from_region(self) -> str | None:
+        return self.pairs[0][0] if self.pairs else None
+
+    @property
+    def to_region(self) -> str | None:
+        return self.pairs[0][1] if self.pairs else None
+
     def describe(self) -> str:
         regions = ", ".join(f"{a} -> {b}" for a, b in self.pairs)
         if self.cluster is not None:
