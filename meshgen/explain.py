@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .backends.istio.explain import explain_istio
+from .backends.istio.traffic import CLUSTER_LABEL
 from .errors import Location
 from .plan import Plan
-from .plan.traffic import TrafficPlan
+from .plan.traffic import Destination, TrafficPlan
 
 FORMATS = ("text", "json")
 _CHILD_VALUE = {"exports": "source", "imports": "hostname", "remote secrets": "source",
@@ -77,24 +78,30 @@ def explain(plan: Plan, name: str) -> Explanation:
 
     mesh = plan.named(name)
     explanation = explain_mesh(plan, mesh)
-    if traffic := [t for t in plan.traffic if t.mesh == mesh.name]:
-        explanation.sections[0].children["traffic"] = [
-            Fact(f"{t.namespace}/{t.name}", _routes(t), plan.source.at(t.origin))
-            for t in traffic]
+    if traffic := traffic_facts(plan, mesh.name):
+        explanation.sections[0].children["traffic"] = traffic
     return explanation
+
+
+def traffic_facts(plan: Plan, mesh: str) -> list[Fact]:
+    """A mesh's `traffic` entries, each with its resolved routes (either backend)."""
+    return [Fact(f"{t.namespace}/{t.name}", _routes(t), plan.source.at(t.origin))
+            for t in plan.traffic if t.mesh == mesh]
 
 
 def _routes(traffic: TrafficPlan) -> list[str]:
     """A traffic entry's destinations with their resolved hosts."""
-    routes = [f"route {d.weight}% -> {d.host}" + (f" subset {d.subset}" if d.subset else "")
-              for d in traffic.route]
+    routes = [f"route {d.weight}% -> {_destination(d)}" for d in traffic.route]
     if traffic.mirror is not None:
-        routes.append(f"mirror {traffic.mirror_percent:g}% -> {traffic.mirror.host}")
+        routes.append(f"mirror {traffic.mirror_percent:g}% -> {_destination(traffic.mirror)}")
     if traffic.failover is not None:
-        failover = traffic.failover
-        routes.append(f"failover {failover.from_region} -> {failover.to_region} "
-                      f"({failover.peer}, asLocal)")
+        routes.append(traffic.failover.describe())
     return routes
+
+
+def _destination(d: Destination) -> str:
+    where = f" ({CLUSTER_LABEL}={d.cluster})" if d.cluster else ""
+    return d.host + (f" subset {d.subset}" if d.subset else "") + where
 
 
 def format_text(explanation: Explanation) -> str:

@@ -4,7 +4,8 @@ Meshes are grouped by cluster; each federated pair is one undirected edge, label
 its federation and, per direction, the services one mesh exports to the other and the
 services the other imports. Traffic across meshes (`traffic` entries) is drawn apart: one
 directed, thick (Mermaid) or bold blue (DOT) edge from the calling mesh to the peer its
-routes, mirrors or failover reach. Clusters without meshes are left out. Output is sorted, so
+routes, mirrors or failover reach; on an istio mesh, from each calling cluster's node to
+the cluster whose endpoints they reach. Clusters without meshes are left out. Output is sorted, so
 the same plan always draws the same text.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .backends.istio import graph as istio
+from .backends.istio import traffic as istio_traffic
 from .backends.ossm2 import graph as ossm2
 from .plan import MeshPlan, Plan
 
@@ -29,14 +31,17 @@ class TrafficEdge:
 def traffic_edges(plan: Plan) -> list[TrafficEdge]:
     """Per (mesh, peer): one line per host with what of its traffic reaches the peer."""
     lines: dict[tuple[str, str], list[str]] = {}
+    istio_meshes = {m.name for m in plan.istio}
     for t in plan.traffic:
+        if t.mesh in istio_meshes:  # between clusters of one mesh: istio_traffic.edges
+            continue
         reached: dict[str, list[str]] = {}
         for d in t.route:
             if d.peer is not None:
                 reached.setdefault(d.peer, []).append(f"{d.weight}%")
         if t.mirror is not None and t.mirror.peer is not None:
             reached.setdefault(t.mirror.peer, []).append(f"mirror {t.mirror_percent:g}%")
-        if t.failover is not None:
+        if t.failover is not None and t.failover.peer is not None:
             reached.setdefault(t.failover.peer, []).append("failover")
         for peer, parts in reached.items():
             lines.setdefault((t.mesh, peer), []).append(
@@ -70,6 +75,8 @@ def mermaid(plan: Plan) -> str:
     out += [f"  {e.a} -.-|{quoted([e.label])}| {e.b}" for e in istio.edges(plan.istio)]
     out += [f"  {node(e.source)} ==>|{quoted(e.lines)}| {node(e.target)}"
             for e in traffic_edges(plan)]
+    out += [f"  {e.source} ==>|{quoted(e.lines)}| {e.target}"
+            for e in istio_traffic.edges(plan.traffic, plan.istio)]
     return "\n".join(out) + "\n"
 
 
@@ -93,6 +100,9 @@ def dot(plan: Plan) -> str:
             for e in istio.edges(plan.istio)]
     out += [f"  {quoted(e.source)} -- {quoted(e.target)} [label={quoted(*e.lines)}, "
             "dir=forward, style=bold, color=blue];" for e in traffic_edges(plan)]
+    out += [f"  {quoted(e.source)} -- {quoted(e.target)} [label={quoted(*e.lines)}, "
+            "dir=forward, style=bold, color=blue];"
+            for e in istio_traffic.edges(plan.traffic, plan.istio)]
     out.append("}")
     return "\n".join(out) + "\n"
 

@@ -451,22 +451,31 @@ class ImportRef(Spec):
 
 
 class RouteDestination(Spec):
-    """The local service (optionally one subset) or an imported one, and its share."""
+    """The local service (optionally one subset), an imported one (ossm2) or the host's
+    endpoints in one cluster of the mesh (istio), and its share."""
 
     subset: Name | None = None
     import_: ImportRef | None = Field(default=None, alias="import")
+    cluster: Name | None = None
     weight: Annotated[int, Field(ge=0, le=100)]
 
 
 class Mirror(Spec):
-    import_: ImportRef = Field(alias="import")
+    """Copy the calls to an imported service (ossm2) or to one cluster's endpoints of the
+    host (istio): one of `import` and `cluster`."""
+
+    import_: ImportRef | None = Field(default=None, alias="import")
+    cluster: Name | None = None
     percent: Annotated[float, Field(gt=0, le=100)] = 100
 
 
 class Failover(Spec):
-    """Fail over to the same service imported `asLocal` from a peer with a locality."""
+    """Fail over to the same service imported `asLocal` from a peer with a locality
+    (ossm2: `from`), or to the host's endpoints in one cluster of the mesh (istio:
+    `cluster`)."""
 
-    from_: Name = Field(alias="from")
+    from_: Name | None = Field(default=None, alias="from")
+    cluster: Name | None = None
     # the region of the mesh's own endpoints; default: the cluster's
     # topology.kubernetes.io/region label
     local_region: LabelValue | None = None

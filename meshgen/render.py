@@ -12,6 +12,7 @@ import jinja2.exceptions
 import jinja2.sandbox
 
 from .backends.istio import objects as istio_objects
+from .backends.istio import traffic as istio_traffic
 from .backends.istio.migration import taken_over
 from .backends.istio.templates import TEMPLATES as ISTIO_TEMPLATES
 from .backends.ossm2 import objects as ossm2_objects
@@ -217,6 +218,8 @@ def render_plan(plan: Plan, templates: Path | None = None,
                 renderer, [t for t in plan.traffic if t.mesh == mesh.name]))
         documents.extend(Document(cluster.name, obj) for obj in istio_objects.cluster_objects(
             renderer, plan.istio, cluster.name))
+        documents.extend(Document(cluster.name, obj) for obj in traffic_objects(
+            renderer, istio_traffic.on_cluster(plan.traffic, plan.istio, cluster.name)))
     order(documents, plan)
     return documents
 

@@ -29,10 +29,10 @@ def test_build_then_check(tmp_path: Path) -> None:
     fleet = example_copy(tmp_path)
     first = meshgen("build", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "97 added" in first.stdout
+    assert "101 added" in first.stdout
     assert (tmp_path / "overlays" / "east" / "kustomization.yaml").is_file()
     again = meshgen("build", cwd=tmp_path)
-    assert "0 added, 0 updated, 0 removed, 97 unchanged" in again.stdout
+    assert "0 added, 0 updated, 0 removed, 101 unchanged" in again.stdout
     assert meshgen("build", "--check", cwd=tmp_path).returncode == 0
 
     # a change in the fleet: one file modified, some missing, some stale
@@ -63,7 +63,7 @@ def test_build_then_check(tmp_path: Path) -> None:
 def test_validate_with_crds() -> None:
     result = meshgen("validate", str(EXAMPLE_FLEET), "--crds", str(crds_dir()))
     assert result.returncode == 0, result.stderr
-    assert "ok: 3 overlays, 4 delivery kustomizations, 90 objects" in result.stdout
+    assert "ok: 3 overlays, 4 delivery kustomizations, 94 objects" in result.stdout
 
 
 def test_validate_fails_on_crd_violation(tmp_path: Path) -> None:
@@ -163,12 +163,12 @@ def test_build_finds_the_fleet_from_a_subdirectory_like_git(tmp_path: Path) -> N
     deep = repo / "fleet" / "certs"
     built = meshgen("build", cwd=deep)
     assert built.returncode == 0, built.stderr
-    assert built.stdout.startswith("../../overlays: 97 files for 3 clusters; 97 added")
+    assert built.stdout.startswith("../../overlays: 101 files for 3 clusters; 101 added")
     assert (repo / "overlays" / "east" / "kustomization.yaml").is_file()
     assert not (deep / "overlays").exists()
     checked = meshgen("build", "--check", cwd=repo / "overlays" / "east")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert checked.stdout == ".. is up to date (97 files)\n"
+    assert checked.stdout == ".. is up to date (101 files)\n"
     # an explicit --out stays relative to the working directory
     elsewhere = meshgen("build", "--check", "--out", "other", cwd=deep)
     assert elsewhere.returncode == 1 and "other is out of date" in elsewhere.stdout

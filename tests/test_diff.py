@@ -51,7 +51,7 @@ def workspace(tmp_path: Path) -> Path:
 def test_no_changes_against_the_committed_overlays() -> None:
     result = invoke("diff", str(EXAMPLE_FLEET), "--out", str(EXAMPLE_OVERLAYS), "--exit-code")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "no changes (97 unchanged)"
+    assert result.stdout.splitlines()[-1] == "no changes (101 unchanged)"
 
 
 def test_summary_and_object_diffs(workspace: Path) -> None:
@@ -63,7 +63,7 @@ def test_summary_and_object_diffs(workspace: Path) -> None:
     assert lines[1:4] == [
         "east: +1 ImportedServiceSet, ~1 Kustomization, ~1 ServiceMeshControlPlane",
         "west: +1 ExportedServiceSet, ~1 Kustomization",
-        "5 changed (2 added, 0 removed, 3 modified), 94 unchanged",
+        "5 changed (2 added, 0 removed, 3 modified), 98 unchanged",
     ]
     text = result.stdout
     assert "--- a/east/namespaces/stage-mesh/servicemeshcontrolplane-stage-mesh.yaml\n" in text
@@ -185,7 +185,7 @@ def test_against_a_git_revision(tmp_path: Path) -> None:
     result = invoke("diff", str(moved), "--git", "HEAD~1", "--format", "json")
     assert result.exit_code == 0, result.output
     changes = json.loads(result.stdout)["changes"]
-    assert len(changes) == 99 and {c["status"] for c in changes} == {"added"}
+    assert len(changes) == 103 and {c["status"] for c in changes} == {"added"}
 
 
 def test_git_problems_are_reported_not_raised(tmp_path: Path) -> None:

@@ -95,10 +95,14 @@ def test_dot_parses_and_has_the_same_graph() -> None:
                      ("east-mesh", "west-mesh"),
                      ("istio_shop_mesh_east", "istio_shop_mesh_west"),
                      ("prod-mesh", "stage-mesh")]
-    # traffic across meshes: directed edges of their own, caller -> peer
+    # traffic across meshes: directed edges of their own, caller -> peer; in shop-mesh,
+    # calling cluster -> the cluster whose endpoints it reaches
     traffic = sorted((name(e.get_source()), name(e.get_destination()))
                      for e in graph.get_edges() if e.get("dir") == "forward")
-    assert traffic == [("central-mesh", "east-mesh"), ("prod-mesh", "stage-mesh")]
+    assert traffic == [("central-mesh", "east-mesh"),
+                       ("istio_shop_mesh_east", "istio_shop_mesh_west"),
+                       ("istio_shop_mesh_west", "istio_shop_mesh_east"),
+                       ("prod-mesh", "stage-mesh")]
 
 
 def test_graph_is_the_same_under_any_hash_seed() -> None:

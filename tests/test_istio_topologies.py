@@ -33,7 +33,7 @@ def _obj(build: Build, rel: str) -> dict:  # type: ignore[type-arg]
 def test_four_topologies_are_covered() -> None:
     assert NAMES == ["migration", "multi-primary", "multi-primary-multi-network",
                      "primary-remote-multi-network", "primary-remote-submariner",
-                     "two-control-planes"]
+                     "traffic-across-clusters", "two-control-planes"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -129,7 +129,7 @@ def test_build_check_reports_stale_files_as_annotations(tmp_path: Path) -> None:
 def test_validate_formats(tmp_path: Path) -> None:
     ok = invoke("validate", str(EXAMPLE_FLEET), "--format", "json")
     assert ok.exit_code == 0 and json.loads(ok.stdout) == []
-    assert "ok: 3 overlays, 4 delivery kustomizations, 90 objects" in ok.stderr
+    assert "ok: 3 overlays, 4 delivery kustomizations, 94 objects" in ok.stderr
     shutil.copytree(EXAMPLE_FLEET.parent, tmp_path / "fleet")
     fleet = tmp_path / "fleet" / "fleet.yaml"
     fleet.write_text(fleet.read_text().replace(

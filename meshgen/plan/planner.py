@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import model
 from ..backends.istio.planner import IstioRules
+from ..backends.istio.traffic import IstioTraffic
 from ..backends.ossm2.planner import Ossm2Rules
 from ..source import SourceFile
 from .delivery import DeliveryRules
@@ -71,9 +72,8 @@ class Planner(ClusterRules, Ossm2Rules, DeliveryRules, TrafficRules):
                      for c in sorted_clusters}
         istio_rules = IstioRules(self, self.read_certificates)
         istio = istio_rules.plan(clusters, ordered)
-        traffic = self.traffic(meshes, by_pair, [
-            *(m.name for m in istio),
-            *(m.name for m in self.fleet.meshes if backend_of(m, self.fleet.defaults) == "istio")])
+        traffic = self.traffic(meshes, by_pair, IstioTraffic(self, istio, {
+            m.name for m in self.fleet.meshes if backend_of(m, self.fleet.defaults) == "istio"}))
         istio_rules.withdraw_unknown_mesh()
         istio_rules.check_acm_delivery(istio, delivery)
         istio_rules.add_operators(istio, operators)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .. import model
 from ..backends.ossm2.services import _provides
@@ -31,13 +32,36 @@ class Destination:
     # host; None: the local service
     peer: str | None = None
     rule: ImportRule | None = None
+    # istio: the cluster of the mesh whose endpoints of the host this is (subset `cluster`)
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)
 class FailoverPlan:
-    peer: str
-    from_region: str
-    to_region: str
+    """Locality failover (DestinationRule localityLbSetting): from a caller's region to
+    another; ossm2 to a peer's asLocal endpoints, istio to one cluster's endpoints after
+    the caller's own cluster (`priority`: failoverPriority labels)."""
+
+    pairs: tuple[tuple[str, str], ...]
+    peer: str | None = None
+    cluster: str | None = None
+    priority: tuple[str, ...] = ()
+
+    # the first pair, for template overrides written before failover had several
+    @property
+    def from_region(self) -> str | None:
+        return self.pairs[0][0] if self.pairs else None
+
+    @property
+    def to_region(self) -> str | None:
+        return self.pairs[0][1] if self.pairs else None
+
+    def describe(self) -> str:
+        regions = ", ".join(f"{a} -> {b}" for a, b in self.pairs)
+        if self.cluster is not None:
+            return f"failover to cluster {self.cluster} after the caller's own cluster" + \
+                (f" ({regions})" if regions else "")
+        return f"failover {regions} ({self.peer}, asLocal)"
 
 
 @dataclass
@@ -54,6 +78,8 @@ class TrafficPlan:
     mirror_percent: float = 100
     failover: FailoverPlan | None = None
     outlier_detection: dict[str, object] = field(default_factory=dict)
+    # istio: the clusters that hold the objects (the mesh's primaries); ossm2: the mesh's
+    clusters: tuple[str, ...] = ()
 
     @property
     def host(self) -> str:
@@ -127,6 +153,14 @@ def resolve_import(peering: Peering, offered: list[ExportRule],
     return f'imports of mesh "{peering.local.name}" from "{peering.peer.name}": {names}'
 
 
+class BackendTraffic(Protocol):
+    """A backend that plans `traffic` entries of its own meshes (backends/istio/traffic.py)."""
+
+    def owns(self, mesh: str) -> bool: ...
+
+    def entry(self, entry: model.Traffic, path: PathKey) -> TrafficPlan | None: ...
+
+
 class TrafficRules(Checker):
     def localities(self, meshes: dict[str, MeshPlan],
                    by_pair: dict[tuple[str, str], Peering]) -> None:
@@ -149,33 +183,27 @@ class TrafficRules(Checker):
             peering.locality = locality
 
     def traffic(self, meshes: dict[str, MeshPlan], by_pair: dict[tuple[str, str], Peering],
-                istio_meshes: Iterable[str]) -> list[TrafficPlan]:
+                istio: BackendTraffic) -> list[TrafficPlan]:
         plans: list[TrafficPlan] = []
         seen: dict[tuple[str, str, str], PathKey] = {}
-        istio = set(istio_meshes)
         for i, entry in enumerate(self.fleet.traffic):
             path: PathKey = ("traffic", i)
-            if entry.mesh in istio:
-                self.error("MG169", f'traffic on istio mesh "{entry.mesh}" is not supported '
-                           "yet", (*path, "mesh"),
-                           "traffic routes between federated ossm2 meshes; see README "
-                           '"Traffic across meshes" for the istio design')
-                continue
             mesh = meshes.get(entry.mesh)
-            if mesh is None:
+            if mesh is None and not istio.owns(entry.mesh):
                 if entry.mesh not in self.unresolved:
                     self.error("MG031", f'traffic names unknown mesh "{entry.mesh}"',
                                (*path, "mesh"), did_you_mean(entry.mesh, meshes))
                 continue
-            key = (mesh.name, entry.host.namespace, entry.host.name)
+            key = (entry.mesh, entry.host.namespace, entry.host.name)
             if key in seen:
                 self.error("MG164", f"a second traffic entry for {entry.host.namespace}/"
-                           f'{entry.host.name} in mesh "{mesh.name}" (the first at line '
+                           f'{entry.host.name} in mesh "{entry.mesh}" (the first at line '
                            f"{self.source.at(seen[key]).line})", (*path, "host"),
                            "one entry per host: merge its route, mirror and failover")
                 continue
             seen[key] = path
-            plan = self.traffic_entry(mesh, entry, by_pair, path)
+            plan = istio.entry(entry, path) if mesh is None else \
+                self.traffic_entry(mesh, entry, by_pair, path)
             if plan is not None:
                 plans.append(plan)
         return sorted(plans, key=lambda p: (p.mesh, p.namespace, p.name))
@@ -185,26 +213,13 @@ class TrafficRules(Checker):
                       path: PathKey) -> TrafficPlan | None:
         errors = len(self.problems.errors)
         host = entry.host
-        if host.namespace not in mesh.members:
-            self.error("MG160", f'namespace "{host.namespace}" is not a member of mesh '
-                       f'"{mesh.name}"', (*path, "host", "namespace"),
-                       "the host is a Service of the mesh's clients; members: "
-                       + (", ".join(mesh.members) or "none"))
-        if entry.route is None and entry.mirror is None and entry.failover is None:
-            self.error("MG171", f"the traffic entry for {host.namespace}/{host.name} has no "
-                       "route, mirror or failover", path,
-                       "add a `route`, a `mirror` or a `failover`, or remove the entry")
+        self.check_entry(mesh.name, mesh.members, entry, path)
         route = [d for j, dest in enumerate(entry.route or [])
                  if (d := self.route_destination(mesh, entry, dest, by_pair,
                                                  (*path, "route", j))) is not None]
-        if entry.route is not None:
-            total = sum(d.weight for d in entry.route)
-            if total != 100:
-                self.error("MG162", f"route weights of {host.namespace}/{host.name} sum to "
-                           f"{total}, not 100", (*path, "route"),
-                           "give every destination an integer weight; together 100")
+        self.refuse_cluster_fields(mesh, entry, path)
         mirror = None
-        if entry.mirror is not None:
+        if entry.mirror is not None and entry.mirror.import_ is not None:
             mirror = self.imported(mesh, entry.mirror.import_, by_pair,
                                    (*path, "mirror", "import"))
             live = [d for d in entry.route or [] if d.weight > 0]
@@ -215,7 +230,7 @@ class TrafficRules(Checker):
                            "a mirror copies traffic to a second service: route to another "
                            "destination or drop the mirror")
         failover = None
-        if entry.failover is not None:
+        if entry.failover is not None and entry.failover.from_ is not None:
             failover = self.failover(mesh, entry, by_pair, (*path, "failover"))
         if len(self.problems.errors) > errors:
             return None
@@ -226,12 +241,63 @@ class TrafficRules(Checker):
             mirror_percent=entry.mirror.percent if entry.mirror else 100,
             failover=failover,
             outlier_detection=dict(OUTLIER_DETECTION) if failover else {},
+            clusters=(mesh.cluster.name,),
         )
+
+    def check_entry(self, mesh: str, members: Iterable[str], entry: model.Traffic,
+                    path: PathKey) -> None:
+        """What holds for an entry on a mesh of any backend: a member host, something to
+        do, weights summing to 100."""
+        host = entry.host
+        if host.namespace not in members:
+            self.error("MG160", f'namespace "{host.namespace}" is not a member of mesh '
+                       f'"{mesh}"', (*path, "host", "namespace"),
+                       "the host is a Service of the mesh's clients; members: "
+                       + (", ".join(members) or "none"))
+        if entry.route is None and entry.mirror is None and entry.failover is None:
+            self.error("MG171", f"the traffic entry for {host.namespace}/{host.name} has no "
+                       "route, mirror or failover", path,
+                       "add a `route`, a `mirror` or a `failover`, or remove the entry")
+        if entry.route is not None:
+            total = sum(d.weight for d in entry.route)
+            if total != 100:
+                self.error("MG162", f"route weights of {host.namespace}/{host.name} sum to "
+                           f"{total}, not 100", (*path, "route"),
+                           "give every destination an integer weight; together 100")
+
+    def refuse_cluster_fields(self, mesh: MeshPlan, entry: model.Traffic,
+                              path: PathKey) -> None:
+        """`cluster` destinations are the istio backend's; ossm2 names imports (MG175),
+        and a mirror or failover must name its target (MG179)."""
+        backend = f'ossm2 mesh "{mesh.name}" routes to imports of its peers, not to clusters'
+        hint = "name an `import: {from, namespace, name}` instead; `cluster` is for istio meshes"
+        for j, dest in enumerate(entry.route or []):
+            if dest.cluster is not None:
+                self.error("MG175", backend, (*path, "route", j, "cluster"), hint)
+        if entry.mirror is not None:
+            if entry.mirror.cluster is not None:
+                self.error("MG175", backend, (*path, "mirror", "cluster"), hint)
+            elif entry.mirror.import_ is None:
+                self.error("MG179", f"the mirror of {entry.host.namespace}/{entry.host.name} "
+                           "names no `import`", (*path, "mirror"),
+                           "add import: {from, namespace, name} of the service to copy to")
+        if entry.failover is not None:
+            if entry.failover.cluster is not None:
+                self.error("MG175", backend, (*path, "failover", "cluster"),
+                           "fail over to a peer with `from: <peer mesh>`; `cluster` is for "
+                           "istio meshes")
+            elif entry.failover.from_ is None:
+                self.error("MG179", f"the failover of {entry.host.namespace}/"
+                           f"{entry.host.name} names no peer", (*path, "failover"),
+                           "add from: <peer mesh> whose asLocal import of the host takes "
+                           "over")
 
     def route_destination(self, mesh: MeshPlan, entry: model.Traffic,
                           dest: model.RouteDestination,
                           by_pair: dict[tuple[str, str], Peering],
                           path: PathKey) -> Destination | None:
+        if dest.cluster is not None:
+            return None  # refused: refuse_cluster_fields
         if dest.import_ is not None:
             if dest.subset is not None:
                 self.error("MG172", "a route destination names a subset of the local "
@@ -240,6 +306,11 @@ class TrafficRules(Checker):
                 return None
             imported = self.imported(mesh, dest.import_, by_pair, (*path, "import"))
             return dataclasses.replace(imported, weight=dest.weight) if imported else None
+        return self.local_destination(entry, dest, path)
+
+    def local_destination(self, entry: model.Traffic, dest: model.RouteDestination,
+                          path: PathKey) -> Destination | None:
+        """The host itself, or one of its declared subsets."""
         if dest.subset is not None and dest.subset not in entry.subsets:
             self.error("MG163", f'subset "{dest.subset}" is not declared', (*path, "subset"),
                        "declared subsets: " + (", ".join(sorted(entry.subsets)) or "none")
@@ -272,7 +343,7 @@ class TrafficRules(Checker):
 
     def failover(self, mesh: MeshPlan, entry: model.Traffic,
                  by_pair: dict[tuple[str, str], Peering], path: PathKey) -> FailoverPlan | None:
-        assert entry.failover is not None
+        assert entry.failover is not None and entry.failover.from_ is not None
         peer = entry.failover.from_
         peering = self.peering_for(mesh, peer, by_pair, (*path, "from"))
         if peering is None:
@@ -301,4 +372,4 @@ class TrafficRules(Checker):
                        "set failover.localRegion to the region of the mesh's own "
                        "endpoints, other than the import's locality")
             return None
-        return FailoverPlan(peer, local, remote)
+        return FailoverPlan(((local, remote),), peer=peer)

@@ -26,7 +26,7 @@ def remote_secret_command(mesh: IstioMeshPlan, primary: IstioMember,
 
 
 def explain_istio(plan: Plan, mesh: IstioMeshPlan) -> Explanation:
-    from ...explain import Explanation, Fact, Section
+    from ...explain import Explanation, Fact, Section, traffic_facts
 
     at = plan.source.at
 
@@ -53,6 +53,8 @@ def explain_istio(plan: Plan, mesh: IstioMeshPlan) -> Explanation:
     if mesh.migrate_from is not None:
         head.facts.append(Fact("migrates from", mesh.migrate_from,
                                at(mesh.origin("migrateFrom")), _migration(mesh)))
+    if traffic := traffic_facts(plan, mesh.name):
+        head.children["traffic"] = traffic
     sections = [head] + [_cluster(plan, mesh, member, Section, Fact)
                          for member in mesh.clusters]
     return Explanation(fleet=plan.source.name, mesh=mesh.name, sections=sections)
