@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 import jinja2.exceptions
+import jinja2.meta
 import jinja2.sandbox
 
 from .backends.istio import objects as istio_objects
@@ -82,33 +83,62 @@ class Document:
 
 class Renderer:
     def __init__(self, fleet_name: str, override_dir: Path | None = None) -> None:
+        bundled = str(bundled_templates())
         search = [str(override_dir)] if override_dir else []
-        search.append(str(bundled_templates()))
+        search.append(bundled)
         self.override_dir = override_dir
+        options: dict[str, Any] = {
+            "undefined": jinja2.StrictUndefined, "trim_blocks": True, "lstrip_blocks": True,
+            "keep_trailing_newline": True, "autoescape": False,
+            # templates do not change during a run: no stat() per get_template or import
+            "auto_reload": False,
+        }
         # sandboxed: a --templates override is input, and must not reach Python internals
         # (attributes such as __globals__, hence os.popen) nor mutate the plan it renders
         self.env = jinja2.sandbox.ImmutableSandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(search),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            autoescape=False,
-        )
-        self.env.globals.update(fleet=fleet_name, cacerts=CACERTS, cacerts_dir=CACERTS_DIR,
-                                cacerts_keys=CACERTS_KEYS)
+            loader=jinja2.FileSystemLoader(search), **options)
+        # the bundled templates are meshgen's own code: rendered without the sandbox's
+        # check of every attribute access, unless an override can reach into them
+        self.bundled_env = jinja2.Environment(loader=jinja2.FileSystemLoader(bundled),
+                                              **options)
+        for env in (self.env, self.bundled_env):
+            env.globals.update(fleet=fleet_name, cacerts=CACERTS, cacerts_dir=CACERTS_DIR,
+                               cacerts_keys=CACERTS_KEYS)
         self._cache: dict[str, jinja2.Template] = {}
+        self._trusted: dict[str, bool] = {}
 
     def _template(self, name: str) -> jinja2.Template:
         if name not in self._cache:
+            env = self.bundled_env if self._is_trusted(name) else self.env
             try:
-                self._cache[name] = self.env.get_template(name)
+                self._cache[name] = env.get_template(name)
             except jinja2.TemplateSyntaxError as exc:
                 raise FleetError(Problem(
                     "MG091", f"template syntax error: {exc.message}",
                     Location(exc.filename or name, exc.lineno or 0, 1),
                     "fix the template passed with --templates")) from None
         return self._cache[name]
+
+    def _is_trusted(self, name: str) -> bool:
+        """True when neither the template nor any template it imports or includes (at any
+        depth) is overridden: then it is bundled code from end to end."""
+        if self.override_dir is None:
+            return True
+        if name not in self._trusted:
+            self._trusted[name] = False  # an import cycle is not trusted
+            self._trusted[name] = not (self.override_dir / name).exists() and all(
+                child is not None and self._is_trusted(child)
+                for child in self._references(name))
+        return self._trusted[name]
+
+    def _references(self, name: str) -> list[str | None]:
+        """The templates a bundled template names (None: a name computed at render)."""
+        try:
+            source = self.bundled_env.loader.get_source(  # type: ignore[union-attr]
+                self.bundled_env, name)[0]
+            return list(jinja2.meta.find_referenced_templates(self.bundled_env.parse(source)))
+        except jinja2.TemplateError:
+            return [None]
 
     def render(self, template_name: str, expect_name: str, expect_namespace: str | None,
                **context: Any) -> dict[str, Any]:
