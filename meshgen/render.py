@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,22 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
+class _BundledEnvironment(jinja2.Environment):
+    """Globals as one plain dict rather than jinja2's ChainMap: every render and every
+    `{% from "_macros.j2" import ... %}` copies or compares them (jinja2 3.1,
+    environment.py Template._get_default_module, runtime.py new_context). The globals are
+    set before any template is loaded and never change."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
+def _tojson(value: Any) -> str:
+    """jinja2's tojson without its HTML escaping of <, >, & and ': the bundled templates
+    write JSON that is parsed straight back, where both spellings read the same."""
+    return json.dumps(value, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class Document:
     cluster: str
@@ -99,8 +116,9 @@ class Renderer:
             loader=jinja2.FileSystemLoader(search), **options)
         # the bundled templates are meshgen's own code: rendered without the sandbox's
         # check of every attribute access, unless an override can reach into them
-        self.bundled_env = jinja2.Environment(loader=jinja2.FileSystemLoader(bundled),
-                                              **options)
+        self.bundled_env = _BundledEnvironment(loader=jinja2.FileSystemLoader(bundled),
+                                               **options)
+        self.bundled_env.filters["tojson"] = _tojson
         for env in (self.env, self.bundled_env):
             env.globals.update(fleet=fleet_name, cacerts=CACERTS, cacerts_dir=CACERTS_DIR,
                                cacerts_keys=CACERTS_KEYS)

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 import yaml.resolver
 
-from .emit_reference import canonical_keys, reference_text
+from .emit_reference import FIRST_KEYS, canonical_keys, reference_text
 
 # Longer strings may be folded at the reference's line width (65536 columns); the writer
 # leaves those to the reference rather than model the column.
@@ -28,6 +28,7 @@ SHORT_KEY = 64  # a longer key may be written as a complex key (`? `): the refer
 STR_TAG = "tag:yaml.org,2002:str"
 LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")  # what libyaml treats as a break
 # Characters that are never indicators or need quoting anywhere in a plain scalar.
+_FIRST = frozenset(FIRST_KEYS)  # without these, canonical order is sorted order
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*")
 
 
@@ -75,7 +76,10 @@ class YamlWriter:
         if indent > MAX_INDENT or any(type(k) is not str for k in mapping):
             raise _Unsupported
         pad = " " * indent
-        for position, key in enumerate(canonical_keys(mapping)):
+        keys = sorted(mapping)
+        if not _FIRST.isdisjoint(mapping):
+            keys = canonical_keys(mapping)
+        for position, key in enumerate(keys):
             if position or not inline:
                 out.append(pad)
             out.append(self._key(key))
