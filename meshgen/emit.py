@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .emit_reference import FIRST_KEYS, canonical_keys
 from .render import Document
 from .source import path_text
+from .workers import map_in_order, worker_count
 from .yamlwriter import YamlWriter
 
 if TYPE_CHECKING:
@@ -71,21 +72,27 @@ def emit_bundle(bundle: Bundle, source_name: str,
 
 
 def emit(documents: Iterable[Document], clusters: Iterable[str],
-         source_name: str, bundles: Iterable[Bundle] = ()) -> dict[str, bytes]:
-    """Every file of the output tree, keyed by POSIX path relative to the output root."""
+         source_name: str, bundles: Iterable[Bundle] = (),
+         workers: int | None = None) -> dict[str, bytes]:
+    """Every file of the output tree, keyed by POSIX path relative to the output root.
+    workers: processes that write the objects' YAML (None: MESHGEN_WORKERS, or automatic
+    by size); the bytes are the same whatever their number."""
+    documents = list(documents)
     writer = YamlWriter()
+    texts = map_in_order(lambda doc: dump(doc.obj, source_name, writer), documents,
+                         worker_count(len(documents), workers))
     files: dict[str, bytes] = {}
     per_cluster: dict[str, list[str]] = {c: [] for c in clusters}
-    for doc in documents:
+    for doc, text in zip(documents, texts, strict=True):
         rel = document_path(doc)
         path = f"{doc.cluster}/{rel}"
         if path in files:
             raise ValueError(f"two objects map to {path}")
-        files[path] = dump(doc.obj, source_name, writer)
+        files[path] = text
         per_cluster[doc.cluster].append(rel)
     for cluster, resources in per_cluster.items():
         files[f"{cluster}/kustomization.yaml"] = dump(kustomization(resources), source_name,
-                                                         writer)
+                                                      writer)
     for bundle in bundles:
         files.update(emit_bundle(bundle, source_name, writer))
     return dict(sorted(files.items()))
