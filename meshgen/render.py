@@ -6,6 +6,7 @@ import copy
 import json
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _encode_string
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +74,15 @@ class _BundledEnvironment(jinja2.Environment):
         return {**self.globals, **(d or {})}
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True)
+
+
 def _tojson(value: Any) -> str:
     """jinja2's tojson without its HTML escaping of <, >, & and ': the bundled templates
     write JSON that is parsed straight back, where both spellings read the same."""
-    return json.dumps(value, sort_keys=True)
+    if type(value) is str:
+        return _encode_string(value)  # what the encoder does for a str, minus two calls
+    return _ENCODER.encode(value)
 
 
 @dataclass(frozen=True)
@@ -230,12 +236,15 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)  # one, not one per document
+
+
 def _parse_rendered(text: str, name: str, where: Location) -> Any:
     """A rendered document as data. The bundled templates write JSON, which the json
     module reads many times faster than any YAML parser; anything else (a user's block
     YAML template) goes through the same strict loader as fleet files."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        return _DECODER.decode(text)
     except _DuplicateKey as exc:
         raise FleetError(Problem("MG092", f'template {name} produced key "{exc}" twice',
                                  where, "each key may appear once per mapping")) from None
