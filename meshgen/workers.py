@@ -1,5 +1,4 @@
-"""Spreading independent per-item work (one document's YAML) over processes when a build
-is large enough for it to pay; small builds stay in one process.
+"""Spreading independent per-item work (one document's YAML) over processes, when asked.
 
 Children are forked, so they inherit the items and the function instead of receiving them
 pickled; only the results travel back. The results are gathered in the items' order, so
@@ -15,7 +14,6 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 WORKERS_ENV = "MESHGEN_WORKERS"
-MIN_ITEMS_PER_WORKER = 5000  # below this, starting a process costs more than it saves
 CHUNKS_PER_WORKER = 4  # smaller chunks even out a busy core
 
 T = TypeVar("T")
@@ -31,14 +29,11 @@ def requested_workers() -> int | None:
 
 
 def worker_count(items: int, requested: int | None = None) -> int:
-    """requested (or MESHGEN_WORKERS) as asked; otherwise one per usable core, as long as
-    each has MIN_ITEMS_PER_WORKER items."""
+    """requested (or MESHGEN_WORKERS), at most one per item; one when neither is given:
+    on the shared 2-core machine of issue 15 a second process did not shorten a cold
+    1000-mesh build (forking the large parent and merging cost what the share saved)."""
     requested = requested or requested_workers()
-    if requested is not None:
-        return max(1, min(requested, items))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        (os.cpu_count() or 1)
-    return max(1, min(cores, items // MIN_ITEMS_PER_WORKER))
+    return max(1, min(requested or 1, items))
 
 
 def _run(bounds: tuple[int, int]) -> list[Any]:
@@ -48,20 +43,24 @@ def _run(bounds: tuple[int, int]) -> list[Any]:
 
 
 def map_in_order(func: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
-    """[func(item) for item in items], computed by up to `workers` forked processes.
-    Anything a child raises is raised again by computing in this process, where the
-    exception is the one the caller expects (not a pickled copy)."""
+    """[func(item) for item in items], computed by this process and `workers - 1` forked
+    ones, each taking a share. Anything a child raises is raised again by computing in
+    this process, where the exception is the one the caller expects (not a pickled copy)."""
     if workers <= 1 or len(items) < 2 or \
             "fork" not in multiprocessing.get_all_start_methods():
         return [func(item) for item in items]
     global _job
     count = min(len(items), workers * CHUNKS_PER_WORKER)
     edges = [len(items) * i // count for i in range(count + 1)]
+    chunks = list(itertools.pairwise(edges))
+    own = chunks[:CHUNKS_PER_WORKER]  # this process's share, done while the others work
     _job = (func, items)
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) \
-                as pool:
-            parts = list(pool.map(_run, itertools.pairwise(edges)))
+        with ProcessPoolExecutor(workers - 1,
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            theirs = pool.map(_run, chunks[len(own):])
+            parts = [_run(bounds) for bounds in own]
+            parts += list(theirs)
     except Exception:  # recomputed below, where it raises as it should
         parts = [[func(item) for item in items]]
     finally:

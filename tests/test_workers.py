@@ -10,16 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from meshgen.workers import MIN_ITEMS_PER_WORKER, WORKERS_ENV, map_in_order, worker_count
+from meshgen.workers import WORKERS_ENV, map_in_order, worker_count
 
 REPO = Path(__file__).resolve().parent.parent
 ISTIO_FLEETS = sorted((REPO / "tests" / "istio").glob("*/fleet.yaml"))
 
 
 def test_work_is_done_by_other_processes_in_order() -> None:
-    results = map_in_order(lambda n: (n * n, os.getpid()), list(range(50)), 2)
+    results = map_in_order(lambda n: (n * n, os.getpid()), list(range(50)), 3)
     assert [square for square, _ in results] == [n * n for n in range(50)]
-    assert os.getpid() not in {pid for _, pid in results}
+    pids = [pid for _, pid in results]
+    assert pids[0] == os.getpid()  # this process takes the first share
+    assert len(set(pids)) > 1
 
 
 def test_what_a_child_raises_is_raised_here_as_itself() -> None:
@@ -38,10 +40,11 @@ def test_what_a_child_raises_is_raised_here_as_itself() -> None:
     assert exc.value.why == "odd"
 
 
-def test_small_builds_stay_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_process_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(WORKERS_ENV, raising=False)
-    assert worker_count(MIN_ITEMS_PER_WORKER - 1) == 1
+    assert worker_count(100_000) == 1
     assert worker_count(100, 3) == 3
+    assert worker_count(2, 3) == 2
     monkeypatch.setenv(WORKERS_ENV, "2")
     assert worker_count(100) == 2
     monkeypatch.setenv(WORKERS_ENV, "lots")
