@@ -66,9 +66,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 
 class _BundledEnvironment(jinja2.Environment):
     """Globals as one plain dict rather than jinja2's ChainMap: every render and every
-    `{% from "_macros.j2" import ... %}` copies or compares them (jinja2 3.1,
-    environment.py Template._get_default_module, runtime.py new_context). The globals are
-    set before any template is loaded and never change."""
+    `{% from "_macros.j2" import ... %}` copies or compares them (pallets/jinja, 3.1.x:
+    src/jinja2/environment.py Template._get_default_module, src/jinja2/runtime.py
+    new_context). The globals are set before any template is loaded and never change."""
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
