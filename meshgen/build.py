@@ -86,14 +86,15 @@ def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None,
 
 
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
-                  now: datetime.datetime | None = None, budget: Budget = DEFAULT_BUDGET) -> Build:
+                  now: datetime.datetime | None = None, budget: Budget = DEFAULT_BUDGET,
+                  workers: int | None = None) -> Build:
     fleet, plan = _front(fleet_path, now, budget=budget)
     if templates is not None:
         check_overrides(templates)
     documents = render_plan(plan, templates, budget)
     bundles = render_delivery(plan, documents, templates)
     files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out),
-                 bundles)
+                 bundles, workers)
     if leaks := private_keys(files, out):
         problems = Problems()
         problems.extend([*plan.warnings, *leaks])

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _encode_string
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import jinja2.exceptions
+import jinja2.meta
 import jinja2.sandbox
 
 from .backends.istio import objects as istio_objects
@@ -56,6 +59,27 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
+class _BundledEnvironment(jinja2.Environment):
+    """Globals as one plain dict rather than jinja2's ChainMap: every render and every
+    `{% from "_macros.j2" import ... %}` copies or compares them (pallets/jinja, 3.1.x:
+    src/jinja2/environment.py Template._get_default_module, src/jinja2/runtime.py
+    new_context). The globals are set before any template is loaded and never change."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True)
+
+
+def _tojson(value: Any) -> str:
+    """jinja2's tojson without its HTML escaping of <, >, & and ': the bundled templates
+    write JSON that is parsed straight back, where both spellings read the same."""
+    if type(value) is str:
+        return _encode_string(value)  # what the encoder does for a str, minus two calls
+    return _ENCODER.encode(value)
+
+
 @dataclass(frozen=True)
 class Document:
     cluster: str
@@ -77,33 +101,63 @@ class Document:
 
 class Renderer:
     def __init__(self, fleet_name: str, override_dir: Path | None = None) -> None:
+        bundled = str(bundled_templates())
         search = [str(override_dir)] if override_dir else []
-        search.append(str(bundled_templates()))
+        search.append(bundled)
         self.override_dir = override_dir
+        options: dict[str, Any] = {
+            "undefined": jinja2.StrictUndefined, "trim_blocks": True, "lstrip_blocks": True,
+            "keep_trailing_newline": True, "autoescape": False,
+            # templates do not change during a run: no stat() per get_template or import
+            "auto_reload": False,
+        }
         # sandboxed: a --templates override is input, and must not reach Python internals
         # (attributes such as __globals__, hence os.popen) nor mutate the plan it renders
         self.env = jinja2.sandbox.ImmutableSandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(search),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            autoescape=False,
-        )
-        self.env.globals.update(fleet=fleet_name, cacerts=CACERTS, cacerts_dir=CACERTS_DIR,
-                                cacerts_keys=CACERTS_KEYS)
+            loader=jinja2.FileSystemLoader(search), **options)
+        # the bundled templates are meshgen's own code: rendered without the sandbox's
+        # check of every attribute access, unless an override can reach into them
+        self.bundled_env = _BundledEnvironment(loader=jinja2.FileSystemLoader(bundled),
+                                               **options)
+        self.bundled_env.filters["tojson"] = _tojson
+        for env in (self.env, self.bundled_env):
+            env.globals.update(fleet=fleet_name, cacerts=CACERTS, cacerts_dir=CACERTS_DIR,
+                               cacerts_keys=CACERTS_KEYS)
         self._cache: dict[str, jinja2.Template] = {}
+        self._trusted: dict[str, bool] = {}
 
     def _template(self, name: str) -> jinja2.Template:
         if name not in self._cache:
+            env = self.bundled_env if self._is_trusted(name) else self.env
             try:
-                self._cache[name] = self.env.get_template(name)
+                self._cache[name] = env.get_template(name)
             except jinja2.TemplateSyntaxError as exc:
                 raise FleetError(Problem(
                     "MG091", f"template syntax error: {exc.message}",
                     Location(exc.filename or name, exc.lineno or 0, 1),
                     "fix the template passed with --templates")) from None
         return self._cache[name]
+
+    def _is_trusted(self, name: str) -> bool:
+        """True when neither the template nor any template it imports or includes (at any
+        depth) is overridden: then it is bundled code from end to end."""
+        if self.override_dir is None:
+            return True
+        if name not in self._trusted:
+            self._trusted[name] = False  # an import cycle is not trusted
+            self._trusted[name] = not (self.override_dir / name).exists() and all(
+                child is not None and self._is_trusted(child)
+                for child in self._references(name))
+        return self._trusted[name]
+
+    def _references(self, name: str) -> list[str | None]:
+        """The templates a bundled template names (None: a name computed at render)."""
+        try:
+            source = self.bundled_env.loader.get_source(  # type: ignore[union-attr]
+                self.bundled_env, name)[0]
+            return list(jinja2.meta.find_referenced_templates(self.bundled_env.parse(source)))
+        except jinja2.TemplateError:
+            return [None]
 
     def render(self, template_name: str, expect_name: str, expect_namespace: str | None,
                **context: Any) -> dict[str, Any]:
@@ -177,12 +231,15 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)  # one, not one per document
+
+
 def _parse_rendered(text: str, name: str, where: Location) -> Any:
     """A rendered document as data. The bundled templates write JSON, which the json
     module reads many times faster than any YAML parser; anything else (a user's block
     YAML template) goes through the same strict loader as fleet files."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        return _DECODER.decode(text)
     except _DuplicateKey as exc:
         raise FleetError(Problem("MG092", f'template {name} produced key "{exc}" twice',
                                  where, "each key may appear once per mapping")) from None

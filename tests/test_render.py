@@ -181,3 +181,32 @@ def test_an_override_cannot_reach_python_internals(write_fleet: FleetWriter, tmp
     assert problem.location.line == 1 + original.splitlines().index(
         next(line for line in original.splitlines() if '"kind": "ServiceMeshPeer"' in line)) + 1
     assert not (tmp_path / "pwned").exists()
+
+
+def test_an_overridden_macro_is_sandboxed_in_the_bundled_templates_importing_it(
+        write_fleet: FleetWriter, tmp_path: Path) -> None:
+    """Bundled templates render without the sandbox's checks only while nothing they
+    import is overridden."""
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    original = (bundled_templates() / "_macros.j2").read_text()
+    (custom / "_macros.j2").write_text(original.replace(
+        '"name": {{ name | tojson }},', '"name": {{ name.__class__.__mro__ | tojson }},'))
+    with pytest.raises(FleetError) as exc:
+        compile_fleet(write_fleet(FLEET, certs=("red", "blue")), tmp_path / "out", custom)
+    assert {p.code for p in exc.value.problems} == {"MG091"}
+    assert all("sandbox" in p.message for p in exc.value.problems)
+
+
+def test_an_override_wins_over_the_bundled_template_and_its_imports(
+        write_fleet: FleetWriter, tmp_path: Path) -> None:
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    original = (bundled_templates() / "_macros.j2").read_text()
+    (custom / "_macros.j2").write_text(original.replace(
+        '"app.kubernetes.io/managed-by": "meshgen",',
+        '"app.kubernetes.io/managed-by": "meshgen", "override": "yes",'))
+    files = compile_fleet(write_fleet(FLEET, certs=("red", "blue")), tmp_path / "out",
+                          custom).files
+    peer = yaml.safe_load(files["east/namespaces/red/servicemeshpeer-blue.yaml"])
+    assert peer["metadata"]["labels"]["override"] == "yes"

@@ -1,0 +1,70 @@
+"""Parallel YAML writing: real forked processes, and the same bytes whatever their number
+and whatever the hash seed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from meshgen.workers import WORKERS_ENV, map_in_order, worker_count
+
+REPO = Path(__file__).resolve().parent.parent
+ISTIO_FLEETS = sorted((REPO / "tests" / "istio").glob("*/fleet.yaml"))
+
+
+def test_work_is_done_by_other_processes_in_order() -> None:
+    results = map_in_order(lambda n: (n * n, os.getpid()), list(range(50)), 3)
+    assert [square for square, _ in results] == [n * n for n in range(50)]
+    pids = [pid for _, pid in results]
+    assert pids[0] == os.getpid()  # this process takes the first share
+    assert len(set(pids)) > 1
+
+
+def test_what_a_child_raises_is_raised_here_as_itself() -> None:
+    class Refused(Exception):
+        def __init__(self, what: str, why: str) -> None:  # not picklable as is
+            super().__init__(what)
+            self.why = why
+
+    def refuse(n: int) -> int:
+        if n == 7:
+            raise Refused("seven", "odd")
+        return n
+
+    with pytest.raises(Refused) as exc:
+        map_in_order(refuse, list(range(20)), 2)
+    assert exc.value.why == "odd"
+
+
+def test_one_process_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    assert worker_count(100_000) == 1
+    assert worker_count(100, 3) == 3
+    assert worker_count(2, 3) == 2
+    monkeypatch.setenv(WORKERS_ENV, "2")
+    assert worker_count(100) == 2
+    monkeypatch.setenv(WORKERS_ENV, "lots")
+    assert worker_count(100) == 1
+
+
+def _build(fleet: Path, out: Path, workers: int, seed: int) -> dict[str, bytes]:
+    env = {**os.environ, WORKERS_ENV: str(workers), "PYTHONHASHSEED": str(seed)}
+    subprocess.run([sys.executable, "-m", "meshgen", "build", str(fleet), "--out", str(out)],
+                   check=True, env=env, capture_output=True)
+    return {p.relative_to(out).as_posix(): p.read_bytes()
+            for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("fleet", [REPO / "fleet" / "fleet.yaml", ISTIO_FLEETS[0]],
+                         ids=["example", "istio"])
+def test_the_same_bytes_whatever_the_worker_count_and_hash_seed(fleet: Path,
+                                                                tmp_path: Path) -> None:
+    one = _build(fleet, tmp_path / "one" / "overlays", 1, 0)
+    two = _build(fleet, tmp_path / "two" / "overlays", 2, 4242)
+    three = _build(fleet, tmp_path / "three" / "overlays", 3, 17)
+    assert len(one) > 10
+    assert one == two == three
