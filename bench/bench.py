@@ -141,7 +141,8 @@ def synthetic_fleet(size: int) -> Entry:
         "exports": exports,
         "imports": imports,
         "delivery": {"repoURL": "https://git.example.com/bench/fleet.git",
-                     "argocd": {}, "acm": {"namespace": "bench-hub", "gitopsCluster": True}},
+                     "argocd": {}, "acm": {"namespace": "bench-hub", "gitopsCluster": True,
+                                           "subscriptions": False}},
         "operators": {"install": True},
     }
 

@@ -20,6 +20,7 @@ from ..certs import (
     read_root,
 )
 from ..errors import FleetError
+from ..readlog import note_exists
 from ..source import DEFAULT_FLEET, PathKey, load
 from .checker import Checker
 from .types import CACERTS, CACERTS_KEYS, MeshPlan, TrustPlan, shared_trust
@@ -264,9 +265,11 @@ def _absent(path: Path) -> bool:
     try:
         path.stat()
     except FileNotFoundError:
+        note_exists(path, False)
         return True
     except (OSError, ValueError):
         return False
+    note_exists(path, True)
     return False
 
 
