@@ -20,7 +20,7 @@ from .outlock import locked, resolved
 from .output import TreeDiff, write_tree
 from .plan import Plan, build_plan
 from .progress import NO_PROGRESS, Progress
-from .readlog import recording
+from .readlog import Read, recording
 from .render import render_plan
 from .source import load
 
@@ -122,6 +122,10 @@ class Written:
     diff: TreeDiff | None
 
 
+def _read_order(read: Read) -> tuple[str, int, str]:
+    return read.path, read.limit, read.digest
+
+
 def _options(budget: Budget) -> dict[str, int]:
     return {"max_objects": budget.max_objects, "max_bytes": budget.max_bytes}
 
@@ -142,7 +146,7 @@ def up_to_date(fleet_path: Path, out: Path, templates: Path | None,
     static = cache.static_key(fleet_path, out, templates, _options(budget))
     if cache.full_key(static, cache.reread(entry.reads)) != entry.key:
         return None
-    if cache.stamps(resolved(out)) != entry.tree:
+    if cache.tree_digest(resolved(out)) != entry.tree:
         return None
     return entry
 
@@ -171,11 +175,12 @@ def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget:
             cache.forget(path)  # the tree is about to change: the entry would lie
         progress.stage(f"writing {len(result.files)} files")
         diff = write_tree(out, result.files)
-        if use_cache and (tree := cache.stamps(resolved(out))) is not None:
-            valid_from, valid_until = cache.window(reads, now)
+        if use_cache and (tree := cache.tree_digest(resolved(out))) is not None:
+            unique = sorted(set(reads), key=_read_order)
+            valid_from, valid_until = cache.window(unique, now)
             cache.store_entry(path, cache.Entry(
                 key=cache.full_key(static, reads), valid_from=valid_from,
-                valid_until=valid_until, reads=reads,
+                valid_until=valid_until, reads=unique,
                 warnings=cache.warnings_of(result.warnings), files=len(result.files),
                 clusters=len(result.plan.clusters), tree=tree))
         return Written(result.warnings, len(result.files), len(result.plan.clusters), diff)

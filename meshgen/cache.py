@@ -18,9 +18,10 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,6 @@ from cryptography import x509
 from . import __version__
 from .certs import EXPIRY_WARNING
 from .errors import Location, Problem, Severity
-from .outerrors import OutputError
-from .outtree import scan
 from .readlog import Read
 from .source import Unreadable, read_capped
 
@@ -39,7 +38,6 @@ NO_CACHE_ENV = "MESHGEN_NO_CACHE"
 DIR_ENV = "MESHGEN_CACHE_DIR"
 _LIBRARIES = ("jinja2", "PyYAML", "ruamel.yaml", "pydantic", "cryptography")
 _PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
-Stamp = list[int]
 
 
 def enabled(no_cache: bool = False) -> bool:
@@ -68,7 +66,7 @@ class Entry:
     warnings: list[dict[str, Any]]
     files: int
     clusters: int
-    tree: dict[str, Stamp] = field(default_factory=dict)
+    tree: str  # tree_digest() right after the build's write
 
     def problems(self) -> list[Problem]:
         return [Problem(w["code"], w["message"], Location(w["file"], w["line"], w["column"]),
@@ -86,7 +84,7 @@ def load_entry(path: Path) -> Entry | None:
                      reads=[Read(str(r[0]), int(r[1]), str(r[2])) for r in data["reads"]],
                      warnings=[_warning(w) for w in data["warnings"]],
                      files=int(data["files"]), clusters=int(data["clusters"]),
-                     tree={str(k): [int(x) for x in v] for k, v in data["tree"].items()})
+                     tree=str(data["tree"]))
     except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None
 
@@ -239,12 +237,33 @@ def window(reads: Iterable[Read], now: datetime.datetime) -> tuple[float, float]
 # --- the tree ----------------------------------------------------------------------------
 
 
-def stamps(out: Path) -> dict[str, Stamp] | None:
-    """(inode, size, mtime, ctime, mode) of every regular file under out; None when the
-    tree holds what a build refuses (the full build then says what)."""
+def tree_digest(out: Path) -> str | None:
+    """A digest of (path, inode, size, mtime, ctime, mode) of every regular file and
+    directory under out, walked without following anything; None when the tree holds a
+    symlink, FIFO, socket or device (the full build then refuses it and says where) or
+    cannot be read. An edit changes a file's ctime even when its size and mtime are put
+    back, and ctime cannot be set from user space."""
+    lines: list[str] = []
+    pending = [""]
     try:
-        tree = scan(out)
-    except OutputError:
+        while pending:
+            rel_dir = pending.pop()
+            with os.scandir(os.path.join(out, rel_dir) if rel_dir else out) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+            prefix = f"{rel_dir}/" if rel_dir else ""
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                mode = info.st_mode
+                if stat.S_ISDIR(mode):
+                    pending.append(prefix + entry.name)
+                    lines.append(f"{prefix}{entry.name}/\0{mode}\0")
+                elif stat.S_ISREG(mode):
+                    lines.append(f"{prefix}{entry.name}\0{info.st_ino} {info.st_size} "
+                                 f"{info.st_mtime_ns} {info.st_ctime_ns} {mode}\0")
+                else:
+                    return None
+    except FileNotFoundError:
+        return "absent" if not os.path.lexists(out) else None
+    except OSError:
         return None
-    return {rel: [info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns,
-                  info.st_mode] for rel, info in tree.files.items()}
+    return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
