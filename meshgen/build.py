@@ -175,7 +175,8 @@ def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget:
             cache.forget(path)  # the tree is about to change: the entry would lie
         progress.stage(f"writing {len(result.files)} files")
         diff = write_tree(out, result.files)
-        if use_cache and (tree := cache.tree_digest(resolved(out))) is not None:
+        tree = cache.tree_digest(resolved(out)) if use_cache else None
+        if tree is not None and cache.holds(resolved(out), result.files):
             unique = sorted(set(reads), key=_read_order)
             valid_from, valid_until = cache.window(unique, now)
             cache.store_entry(path, cache.Entry(

@@ -30,6 +30,8 @@ from cryptography import x509
 from . import __version__
 from .certs import EXPIRY_WARNING
 from .errors import Location, Problem, Severity
+from .outerrors import OutputError
+from .outtree import read_regular
 from .readlog import Read
 from .source import Unreadable, read_capped
 
@@ -267,3 +269,16 @@ def tree_digest(out: Path) -> str | None:
     except OSError:
         return None
     return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def holds(out: Path, files: dict[str, bytes]) -> bool:
+    """Whether every generated file under out holds exactly its bytes. Read after
+    tree_digest: an edit between the write and the digest shows here (and the entry is
+    not stored), an edit after it changes the stats the digest covers."""
+    for rel, data in files.items():
+        try:
+            if read_regular(out / rel, len(data)) != data:
+                return False
+        except (OSError, OutputError):
+            return False
+    return True

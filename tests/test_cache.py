@@ -247,3 +247,46 @@ def test_an_entry_out_of_its_window_is_not_used(tmp_path: Path) -> None:
     data["valid_until"] = 0.0
     path.write_text(json.dumps(data))
     assert "(cached)" not in build(fleet, out).output
+
+
+def test_a_build_killed_before_storing_its_entry_leaves_a_full_build_next(
+        tmp_path: Path) -> None:
+    fleet, out = example(tmp_path)
+    warm(fleet, out)
+    fleet.write_text(fleet.read_text().replace("members: [prod-bookinfo]",
+                                               "members: [prod-bookinfo, prod-extra]"))
+
+    def killed(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cache, "store_entry", killed)
+        assert run("build", str(fleet), "--out", str(out)).exit_code == 1  # "Aborted!"
+    assert not entry_file(fleet, out).exists()  # removed before the write
+    assert (out / "east" / "namespaces" / "prod-extra.yaml").is_file()
+    after = build(fleet, out)
+    assert "(cached)" not in after.output and "0 added, 0 updated, 0 removed" in after.output
+    assert "(cached)" in build(fleet, out).output
+
+
+def test_an_edit_during_the_build_is_not_recorded_as_up_to_date(tmp_path: Path) -> None:
+    """A file edited between the write and the stats the entry records: the entry is not
+    stored, and the next build restores the file."""
+    fleet, out = example(tmp_path)
+    build(fleet, out)
+    entry_file(fleet, out).unlink()
+    original = (out / PROD_NAMESPACE).read_bytes()
+    real_digest = cache.tree_digest
+
+    def edited_first(root: Path) -> str | None:
+        with open(root / PROD_NAMESPACE, "a") as handle:
+            handle.write("# edited during the build\n")
+        return real_digest(root)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cache, "tree_digest", edited_first)
+        build(fleet, out)
+    assert not entry_file(fleet, out).exists()
+    again = build(fleet, out)
+    assert "(cached)" not in again.output and "1 updated" in again.output
+    assert (out / PROD_NAMESPACE).read_bytes() == original
