@@ -146,6 +146,7 @@ def static_key(fleet: Path, out: Path, templates: Path | None,
         "libraries": {name: _version(name) for name in _LIBRARIES},
         "fleet": os.path.realpath(fleet), "out": os.path.abspath(out),
         "out_real": os.path.realpath(out),
+        "out_parent": os.path.realpath(os.path.dirname(os.path.abspath(out))),
         "repository": str(repository_root(Path(os.path.realpath(out)))),
         "templates": None if templates is None else os.path.realpath(templates),
         "options": options,
@@ -244,8 +245,12 @@ def tree_digest(out: Path) -> str | None:
     directory under out, walked without following anything; None when the tree holds a
     symlink, FIFO, socket or device (the full build then refuses it and says where) or
     cannot be read. An edit changes a file's ctime even when its size and mtime are put
-    back, and ctime cannot be set from user space."""
+    back, and ctime cannot be set from user space. None too on a file system whose
+    timestamps are whole seconds (no ctime with a fraction): there an edit in the second
+    of the write would not show."""
     lines: list[str] = []
+    fine = False
+    files = 0
     pending = [""]
     try:
         while pending:
@@ -260,6 +265,8 @@ def tree_digest(out: Path) -> str | None:
                     pending.append(prefix + entry.name)
                     lines.append(f"{prefix}{entry.name}/\0{mode}\0")
                 elif stat.S_ISREG(mode):
+                    files += 1
+                    fine = fine or info.st_ctime_ns % 1_000_000_000 != 0
                     lines.append(f"{prefix}{entry.name}\0{info.st_ino} {info.st_size} "
                                  f"{info.st_mtime_ns} {info.st_ctime_ns} {mode}\0")
                 else:
@@ -267,6 +274,8 @@ def tree_digest(out: Path) -> str | None:
     except FileNotFoundError:
         return "absent" if not os.path.lexists(out) else None
     except OSError:
+        return None
+    if files and not fine:
         return None
     return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
