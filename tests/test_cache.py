@@ -290,3 +290,18 @@ def test_an_edit_during_the_build_is_not_recorded_as_up_to_date(tmp_path: Path) 
     again = build(fleet, out)
     assert "(cached)" not in again.output and "1 updated" in again.output
     assert (out / PROD_NAMESPACE).read_bytes() == original
+
+
+def test_the_key_covers_meshgen_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fleet, out = example(tmp_path)
+    options = {"max_objects": 1, "max_bytes": 1}
+    key = cache.static_key(fleet, out, None, options)
+    assert cache.static_key(fleet, out, None, options) == key
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cache, "__version__", "99.0")
+        assert cache.static_key(fleet, out, None, options) != key
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cache, "_LIBRARIES", ("PyYAML",))
+        assert cache.static_key(fleet, out, None, options) != key
+    assert cache.static_key(fleet, out, None, {**options, "max_bytes": 2}) != key
+    assert cache.static_key(fleet, tmp_path / "elsewhere", None, options) != key
