@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import cache
 from .budget import DEFAULT_BUDGET, Budget, check_federations
+from .cache import Entry
 from .deliver import render_delivery
 from .emit import emit
 from .errors import FleetError, Problem, Problems, Severity
 from .keyscan import private_keys
 from .model import Fleet, parse_fleet
+from .outlock import locked, resolved
+from .output import TreeDiff, write_tree
 from .overrides import check_overrides
 from .plan import Plan, build_plan
+from .progress import NO_PROGRESS, Progress
+from .readlog import Read, recording
 from .render import render_plan
 from .source import load
 
@@ -87,12 +94,15 @@ def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None,
 
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
                   now: datetime.datetime | None = None, budget: Budget = DEFAULT_BUDGET,
-                  workers: int | None = None) -> Build:
+                  workers: int | None = None, progress: Progress = NO_PROGRESS) -> Build:
+    progress.stage("loading")
     fleet, plan = _front(fleet_path, now, budget=budget)
     if templates is not None:
         check_overrides(templates)
+    progress.stage(f"rendering {len(plan.clusters)} clusters")
     documents = render_plan(plan, templates, budget)
     bundles = render_delivery(plan, documents, templates)
+    progress.stage("emitting")
     files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out),
                  bundles, workers)
     if leaks := private_keys(files, out):
@@ -102,3 +112,79 @@ def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | N
     if warning := delivery_path_problem(fleet, plan, out):
         plan.warnings.append(warning)
     return Build(fleet=fleet, plan=plan, files=files)
+
+
+@dataclass
+class Written:
+    """What `meshgen build` did: the build's warnings and counts, and the changes it made
+    (None when the cache proved the tree up to date and nothing was compiled)."""
+
+    warnings: list[Problem]
+    files: int
+    clusters: int
+    diff: TreeDiff | None
+
+
+def _read_order(read: Read) -> tuple[str, int, str]:
+    return read.path, read.limit, read.digest
+
+
+def _options(budget: Budget) -> dict[str, int]:
+    return {"max_objects": budget.max_objects, "max_bytes": budget.max_bytes}
+
+
+def up_to_date(fleet_path: Path, out: Path, templates: Path | None,
+               budget: Budget = DEFAULT_BUDGET) -> Entry | None:
+    """The cache entry of the last build when it proves that a build now would write
+    exactly the tree on disk: the same inputs (meshgen, templates, options, the fleet and
+    every file it read), the same certificate verdicts at this moment, and every file
+    under out with the inode, size, mtime and ctime recorded after that build's write (a
+    file edited, added, removed or replaced since differs). None: build for real."""
+    entry = cache.load_entry(cache.entry_path(fleet_path, out))
+    if entry is None:
+        return None
+    moment = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    if not entry.valid_from <= moment < entry.valid_until:
+        return None
+    static = cache.static_key(fleet_path, out, templates, _options(budget))
+    if cache.full_key(static, cache.reread(entry.reads)) != entry.key:
+        return None
+    if cache.tree_digest(resolved(out)) != entry.tree:
+        return None
+    return entry
+
+
+def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget: Budget,
+                    use_cache: bool, warn: Callable[[list[Problem]], None],
+                    progress: Progress = NO_PROGRESS) -> Written:
+    """Compile the fleet and bring out up to date, under out's lock; with use_cache, skip
+    both when the cache proves out up to date, and record the result for next time."""
+    with locked(out):
+        if use_cache:
+            progress.stage("checking the cache")
+            if entry := up_to_date(fleet_path, out, templates, budget):
+                progress.done()
+                warn(entry.problems())
+                return Written(entry.problems(), entry.files, entry.clusters, None)
+        static = cache.static_key(fleet_path, out, templates, _options(budget)) \
+            if use_cache else ""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        with recording() as reads:
+            result = compile_fleet(fleet_path, out, templates, now, budget, progress=progress)
+        progress.done()
+        warn(result.warnings)
+        path = cache.entry_path(fleet_path, out)
+        if use_cache:
+            cache.forget(path)  # the tree is about to change: the entry would lie
+        progress.stage(f"writing {len(result.files)} files")
+        diff = write_tree(out, result.files)
+        tree = cache.tree_digest(resolved(out)) if use_cache else None
+        if tree is not None and cache.holds(resolved(out), result.files):
+            unique = sorted(set(reads), key=_read_order)
+            valid_from, valid_until = cache.window(unique, now)
+            cache.store_entry(path, cache.Entry(
+                key=cache.full_key(static, reads), valid_from=valid_from,
+                valid_until=valid_until, reads=unique,
+                warnings=cache.warnings_of(result.warnings), files=len(result.files),
+                clusters=len(result.plan.clusters), tree=tree))
+        return Written(result.warnings, len(result.files), len(result.plan.clusters), diff)

@@ -17,8 +17,9 @@ from . import __version__, output
 from .adopt import Adoption, add_smcp_spec, adopt, yaml_text
 from .adoptdiff import adoption_changes, unmodelled_spec
 from .budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_OBJECTS, Budget
-from .build import DEFAULT_OUT, Build, compile_fleet, plan_fleet
+from .build import DEFAULT_OUT, Build, build_and_write, compile_fleet, plan_fleet, up_to_date
 from .ca import KEY_TYPES, KeyType
+from .cache import enabled as cache_enabled
 from .catool import DEFAULT_CA_DIR, cacerts_secret, init_ca
 from .certimport import MAX_INPUT, import_root, read_input
 from .crds import FETCH_COMMAND, FetchFailed, fetch, locate
@@ -34,6 +35,7 @@ from .graph import FORMATS as GRAPH_FORMATS
 from .graph import draw
 from .kubeget import fetch_dump
 from .ocm import HUB_COMMAND, HUB_DUMP, adopt_hub
+from .progress import for_command as progress_for
 from .report import (
     EXIT_FAILED,
     EXIT_OK,
@@ -136,27 +138,40 @@ def main() -> None:
               show_default=True, help="Refuse a fleet that would generate more objects.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES,
               show_default=True, help="Refuse a fleet that would generate more bytes.")
+@click.option("--no-cache", is_flag=True,
+              help="Build from scratch; neither read nor write the build cache "
+                   "(also: MESHGEN_NO_CACHE=1).")
+@click.option("--progress", "show_progress", is_flag=True,
+              help="Show progress on stderr even when it is not a terminal.")
 @problem_format
 @_reported
 def build(fleet: Path | None, out: Path, check: bool, templates: Path | None, max_objects: int,
-          max_bytes: int, report: Reporter) -> None:
+          max_bytes: int, no_cache: bool, show_progress: bool, report: Reporter) -> None:
     """Build one Kustomize overlay per cluster from FLEET (default: fleet/fleet.yaml, looked
     for from here up to the repository root; --out is then relative to where it was found)."""
     fleet, paths = _discovered(fleet, out=out)
     out = paths["out"]
     budget = Budget(max_objects, max_bytes)
+    use_cache = cache_enabled(no_cache)
+    progress = progress_for(report.requested, show_progress)
     if check:
-        result = compile_fleet(fleet, out, templates, budget=budget)
+        if use_cache and (entry := up_to_date(fleet, out, templates, budget)):
+            report.add(entry.problems())
+            report.say(f"{out} is up to date ({plural(entry.files, 'file')})")
+            raise Exit(EXIT_OK)
+        result = compile_fleet(fleet, out, templates, budget=budget, progress=progress)
+        progress.done()
         report.add(result.warnings)
         raise Exit(_check(fleet, out, templates, result, report))
-    with output.locked(out):  # one build at a time per output directory
-        result = compile_fleet(fleet, out, templates, budget=budget)
-        report.add(result.warnings)
-        diff = output.write_tree(out, result.files)
-    report.say(f"{out}: {plural(len(result.files), 'file')} for "
-               f"{plural(len(result.plan.clusters), 'cluster')}; "
-               f"{len(diff.added)} added, {len(diff.modified)} updated, "
-               f"{len(diff.stale)} removed, {len(diff.unchanged)} unchanged")
+    written = build_and_write(fleet, out, templates, budget, use_cache, report.add, progress)
+    progress.done()
+    diff = written.diff
+    counts = (f"{len(diff.added)} added, {len(diff.modified)} updated, "
+              f"{len(diff.stale)} removed, {len(diff.unchanged)} unchanged") if diff else \
+        f"0 added, 0 updated, 0 removed, {written.files} unchanged (cached)"
+    report.say(f"{out}: {plural(written.files, 'file')} for "
+               f"{plural(written.clusters, 'cluster')}; {counts}; "
+               f"{progress.elapsed():.2f} s")
 
 
 def _check(fleet: Path, out: Path, templates: Path | None, result: Build,

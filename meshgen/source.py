@@ -32,6 +32,7 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import FleetError, Location, Problem, Problems
+from .readlog import note_read
 
 # where meshgen looks for the fleet file when no path is given
 DEFAULT_FLEET = Path("fleet/fleet.yaml")
@@ -97,7 +98,9 @@ def read_capped(path: Path, limit: int) -> bytes:
             raise Unreadable(f"not a regular file ({_file_kind(mode)})")
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(limit + 1)
+            data = handle.read(limit + 1)
+        note_read(path, limit, data)
+        return data
     except OSError as exc:
         raise Unreadable(exc.strerror or str(exc)) from None
     finally:

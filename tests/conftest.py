@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from meshgen.ca import certificate_pem, make_certificate
+from meshgen.cache import DIR_ENV as CACHE_DIR_ENV
+from meshgen.cache import NO_CACHE_ENV
 from meshgen.crds import ENV, locate
 from meshgen.verify import SchemaSet
 
@@ -34,6 +36,17 @@ def crds_dir() -> Path:
     if os.environ.get("MESHGEN_REQUIRE_CRDS") == "1":
         pytest.fail(f"{NO_CRDS}; MESHGEN_REQUIRE_CRDS=1 forbids skipping")
     pytest.skip(NO_CRDS)
+
+
+@pytest.fixture(autouse=True)
+def build_cache(tmp_path_factory: pytest.TempPathFactory,
+                monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own build cache (meshgen/cache.py), never the user's, and on: every
+    build test also checks that a cached build behaves as a full one."""
+    directory = tmp_path_factory.mktemp("build-cache")
+    monkeypatch.setenv(CACHE_DIR_ENV, str(directory))
+    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+    return directory
 
 
 @pytest.fixture(scope="session")

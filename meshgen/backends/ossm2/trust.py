@@ -22,6 +22,7 @@ from ...certs import (
 from ...errors import FleetError
 from ...plan.checker import Checker
 from ...plan.types import CACERTS, CACERTS_KEYS, MeshPlan, TrustPlan, shared_trust
+from ...readlog import note_exists
 from ...source import DEFAULT_FLEET, PathKey, load
 
 SEALED_API = "bitnami.com/v1alpha1"
@@ -264,9 +265,11 @@ def _absent(path: Path) -> bool:
     try:
         path.stat()
     except FileNotFoundError:
+        note_exists(path, False)
         return True
     except (OSError, ValueError):
         return False
+    note_exists(path, True)
     return False
 
 

@@ -1,0 +1,293 @@
+"""The build cache: what the last build of a fleet into an output directory read, warned
+and left on disk, so that a build whose inputs and output tree are unchanged skips
+loading, planning and rendering.
+
+One JSON file per (fleet, --out) pair under $MESHGEN_CACHE_DIR, else
+$XDG_CACHE_HOME/meshgen/builds (~/.cache/meshgen/builds): outside the repository, so it
+is never committed, never git-ignored by hand and never planted by a pull request. It is
+only ever a shortcut: any doubt (no file, another format or meshgen, garbage, a changed
+input, another time window, a tree whose stats differ) means a full build, which then
+rewrites it. MESHGEN_NO_CACHE=1 or --no-cache turn it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import importlib.metadata
+import json
+import os
+import stat
+import sys
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from . import __version__
+from .certs import EXPIRY_WARNING
+from .errors import Location, Problem, Severity
+from .outerrors import OutputError
+from .outtree import read_regular
+from .readlog import Read
+from .source import Unreadable, read_capped
+
+FORMAT = 1
+NO_CACHE_ENV = "MESHGEN_NO_CACHE"
+DIR_ENV = "MESHGEN_CACHE_DIR"
+_LIBRARIES = ("jinja2", "PyYAML", "ruamel.yaml", "pydantic", "cryptography")
+_PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
+
+
+def enabled(no_cache: bool = False) -> bool:
+    return not no_cache and os.environ.get(NO_CACHE_ENV, "") in ("", "0")
+
+
+def cache_dir() -> Path:
+    if configured := os.environ.get(DIR_ENV):
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "meshgen" / "builds"
+
+
+def entry_path(fleet: Path, out: Path) -> Path:
+    """The cache file of one fleet built into one output directory."""
+    pair = f"{os.path.realpath(fleet)}\0{os.path.abspath(out)}"
+    return cache_dir() / f"{hashlib.sha256(pair.encode()).hexdigest()[:32]}.json"
+
+
+@dataclass
+class Entry:
+    key: str
+    valid_from: float  # POSIX seconds: the build's certificate checks hold in this window
+    valid_until: float
+    reads: list[Read]
+    warnings: list[dict[str, Any]]
+    files: int
+    clusters: int
+    tree: str  # tree_digest() right after the build's write
+
+    def problems(self) -> list[Problem]:
+        return [Problem(w["code"], w["message"], Location(w["file"], w["line"], w["column"]),
+                        w["hint"], Severity(w["severity"])) for w in self.warnings]
+
+
+def load_entry(path: Path) -> Entry | None:
+    """The entry at path, or None when it is missing, unreadable or not this format."""
+    try:
+        data = json.loads(path.read_bytes())
+        if data.get("format") != FORMAT:
+            return None
+        return Entry(key=str(data["key"]), valid_from=float(data["valid_from"]),
+                     valid_until=float(data["valid_until"]),
+                     reads=[Read(str(r[0]), int(r[1]), str(r[2])) for r in data["reads"]],
+                     warnings=[_warning(w) for w in data["warnings"]],
+                     files=int(data["files"]), clusters=int(data["clusters"]),
+                     tree=str(data["tree"]))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
+        return None
+
+
+def _warning(raw: Any) -> dict[str, Any]:
+    return {"code": str(raw["code"]), "message": str(raw["message"]),
+            "file": str(raw["file"]), "line": int(raw["line"]),
+            "column": int(raw["column"]), "hint": str(raw["hint"]),
+            "severity": Severity(raw["severity"]).value}
+
+
+def store_entry(path: Path, entry: Entry) -> None:
+    """Write the entry atomically; a cache that cannot be written is no error."""
+    data = asdict(entry)
+    data["reads"] = [[r.path, r.limit, r.digest] for r in entry.reads]
+    data["format"] = FORMAT
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(temp, "wb") as handle:
+            handle.write(payload)
+        os.replace(temp, path)
+    except OSError:
+        temp.unlink(missing_ok=True)
+
+
+def forget(path: Path) -> None:
+    """Drop the entry (before a write it would no longer describe)."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
+def warnings_of(problems: Iterable[Problem]) -> list[dict[str, Any]]:
+    return [{"code": p.code, "message": p.message, "file": p.location.file,
+             "line": p.location.line, "column": p.location.column, "hint": p.hint,
+             "severity": p.severity.value} for p in problems]
+
+
+# --- the key --------------------------------------------------------------------------
+
+
+def static_key(fleet: Path, out: Path, templates: Path | None,
+               options: dict[str, Any]) -> str:
+    """Everything but the files the fleet names: meshgen itself (version, the digest of
+    its source, so an editable install counts its edits), the libraries that shape the
+    output, the templates (bundled and --templates, every file), where the fleet and the
+    output are (headers name the fleet relative to --out; delivery.path is checked
+    against the repository holding --out) and the options."""
+    from .build import repository_root
+    from .render import bundled_templates
+
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    facts = {
+        "format": FORMAT, "meshgen": __version__, "python": sys.version,
+        "libraries": {name: _version(name) for name in _LIBRARIES},
+        "fleet": os.path.realpath(fleet), "out": os.path.abspath(out),
+        "out_real": os.path.realpath(out),
+        "out_parent": os.path.realpath(os.path.dirname(os.path.abspath(out))),
+        "repository": str(repository_root(Path(os.path.realpath(out)))),
+        "templates": None if templates is None else os.path.realpath(templates),
+        "options": options,
+    }
+    digest.update(json.dumps(facts, sort_keys=True).encode())
+    for label, directory in (("source", package), ("bundled", bundled_templates()),
+                             ("templates", templates)):
+        if directory is not None:
+            _digest_directory(digest, label, Path(directory))
+    return digest.hexdigest()
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def _digest_directory(digest: Any, label: str, directory: Path) -> None:
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            path = Path(root, name)
+            if path.suffix == ".pyc":
+                continue
+            rel = path.relative_to(directory).as_posix()
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b"\0unreadable"
+            digest.update(f"\0{label}\0{rel}\0{len(data)}\0".encode())
+            digest.update(data)
+
+
+def full_key(static: str, reads: Iterable[Read]) -> str:
+    digest = hashlib.sha256(static.encode())
+    for read in sorted(set(reads), key=lambda r: (r.path, r.limit, r.digest)):
+        digest.update(f"\0{read.path}\0{read.limit}\0{read.digest}".encode())
+    return digest.hexdigest()
+
+
+def reread(reads: Iterable[Read]) -> list[Read]:
+    """The same reads done again now: what the fleet's files hold today."""
+    again: list[Read] = []
+    for read in reads:
+        if read.limit < 0:
+            exists = os.path.exists(read.path)
+            again.append(Read(read.path, -1, "present" if exists else "absent"))
+            continue
+        try:
+            data = read_capped(Path(read.path), read.limit)
+        except Unreadable:
+            again.append(Read(read.path, read.limit, "unreadable"))
+            continue
+        again.append(Read(read.path, read.limit, hashlib.sha256(data).hexdigest()))
+    return again
+
+
+# --- time ------------------------------------------------------------------------------
+
+
+def window(reads: Iterable[Read], now: datetime.datetime) -> tuple[float, float]:
+    """The time span around now in which every certificate the build read gives the same
+    verdicts (not yet valid, expiring within EXPIRY_WARNING, expired): its edges are the
+    nearest of those instants before and after now."""
+    edges: list[float] = []
+    for read in reads:
+        if read.limit < 0:
+            continue
+        try:
+            data = read_capped(Path(read.path), read.limit)
+        except Unreadable:
+            continue
+        if _PEM_BEGIN not in data:
+            continue
+        try:
+            certificates = x509.load_pem_x509_certificates(data)
+        except ValueError:
+            continue
+        for cert in certificates:
+            expiry = cert.not_valid_after_utc
+            edges += [cert.not_valid_before_utc.timestamp(),
+                      (expiry - EXPIRY_WARNING).timestamp(), expiry.timestamp()]
+    moment = now.timestamp()
+    before = max((e for e in edges if e <= moment), default=float("-inf"))
+    after = min((e for e in edges if e > moment), default=float("inf"))
+    return before, after
+
+
+# --- the tree ----------------------------------------------------------------------------
+
+
+def tree_digest(out: Path) -> str | None:
+    """A digest of (path, inode, size, mtime, ctime, mode) of every regular file and
+    directory under out, walked without following anything; None when the tree holds a
+    symlink, FIFO, socket or device (the full build then refuses it and says where) or
+    cannot be read. An edit changes a file's ctime even when its size and mtime are put
+    back, and ctime cannot be set from user space. None too on a file system whose
+    timestamps are whole seconds (no ctime with a fraction): there an edit in the second
+    of the write would not show."""
+    lines: list[str] = []
+    fine = False
+    files = 0
+    pending = [""]
+    try:
+        while pending:
+            rel_dir = pending.pop()
+            with os.scandir(os.path.join(out, rel_dir) if rel_dir else out) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+            prefix = f"{rel_dir}/" if rel_dir else ""
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                mode = info.st_mode
+                if stat.S_ISDIR(mode):
+                    pending.append(prefix + entry.name)
+                    lines.append(f"{prefix}{entry.name}/\0{mode}\0")
+                elif stat.S_ISREG(mode):
+                    files += 1
+                    fine = fine or info.st_ctime_ns % 1_000_000_000 != 0
+                    lines.append(f"{prefix}{entry.name}\0{info.st_ino} {info.st_size} "
+                                 f"{info.st_mtime_ns} {info.st_ctime_ns} {mode}\0")
+                else:
+                    return None
+    except FileNotFoundError:
+        return "absent" if not os.path.lexists(out) else None
+    except OSError:
+        return None
+    if files and not fine:
+        return None
+    return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def holds(out: Path, files: dict[str, bytes]) -> bool:
+    """Whether every generated file under out holds exactly its bytes. Read after
+    tree_digest: an edit between the write and the digest shows here (and the entry is
+    not stored), an edit after it changes the stats the digest covers."""
+    for rel, data in files.items():
+        try:
+            if read_regular(out / rel, len(data)) != data:
+                return False
+        except (OSError, OutputError):
+            return False
+    return True
