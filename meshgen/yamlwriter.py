@@ -21,9 +21,13 @@ import yaml.resolver
 from .emit_reference import FIRST_KEYS, canonical_keys, reference_text
 
 # Longer strings may be folded at the reference's line width (65536 columns); the writer
-# leaves those to the reference rather than model the column.
+# leaves those to the reference rather than model the column. What it places itself is
+# bounded as written (escapes such as \U000E0001 take ten columns per character): a key's
+# text, the indentation and a value's text then stay under the width together.
 MAX_STRING = 16384
 MAX_INDENT = 256  # deeper than any Kubernetes object; the reference handles the rest
+MAX_KEY_TEXT = 1024
+MAX_VALUE_TEXT = 32768
 SHORT_KEY = 64  # a longer key may be written as a complex key (`? `): the reference decides
 STR_TAG = "tag:yaml.org,2002:str"
 LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")  # what libyaml treats as a break
@@ -156,7 +160,7 @@ class YamlWriter:
         if written.startswith("? ") or not written.endswith(": X\n"):
             return None  # a complex key (`? `): multi-line or too long for a simple key
         text = written[:-len(": X\n")]
-        return None if _has_break(text) else text
+        return None if _has_break(text) or len(text) > MAX_KEY_TEXT else text
 
     def _string(self, value: str, indent: int, in_sequence: bool) -> str:
         """The string's text after `key: ` or `- `, with its line break(s)."""
@@ -184,6 +188,8 @@ class YamlWriter:
             return None
         written = reference_text({"k": value})
         text = written[len("k: "):]
+        if len(text) > MAX_VALUE_TEXT:
+            raise _Unsupported
         if not written.startswith("k: ") or text.count("\n") != 1 or \
                 _has_break(text[:-1]):
             return None
@@ -205,7 +211,8 @@ class YamlWriter:
         prefix = marker[:-len("X\n" + end)]
         full = written(value)
         if not full.startswith(prefix) or not full.endswith(end) or \
-                len(full) < len(prefix) + len(end):
+                len(full) < len(prefix) + len(end) or \
+                len(full) - len(prefix) - len(end) > MAX_VALUE_TEXT:
             return None
         return full[len(prefix):-len(end)]
 

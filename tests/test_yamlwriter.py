@@ -57,6 +57,9 @@ objects = st.recursive(
 @example({"data": {"ca.crt": PEM, "list": [PEM, [PEM, {"k": PEM}]]}})
 @example({"k": "a\nb\n\n", "z": 1})
 @example({"x" * 200: -0.0, "y" * 129: "x" * 129})
+# ten columns per character once escaped: the reference folds this at its line width
+@example({"metadata": {"annotations": {"example.com/note": "\U000e0001" * 6552 + " b"}}})
+@example({"\U000e0001" * 1000: "\U000e0001" * 6000 + " b"})
 def test_writer_matches_reference(obj: dict[str, Any]) -> None:
     assert YamlWriter().text(obj) == reference_text(obj)
 
