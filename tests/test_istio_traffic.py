@@ -97,7 +97,7 @@ def test_failover_in_three_regions_keeps_the_own_cluster_first_then_the_target()
                          {"from": "us-east", "to": "us-west"}],
             "failoverPriority": ["topology.istio.io/cluster"]}},
         "outlierDetection": {"consecutive5xxErrors": 1, "interval": "1s",
-                             "baseEjectionTime": "1m"},
+                             "baseEjectionTime": "1m", "maxEjectionPercent": 100},
     }
 
 

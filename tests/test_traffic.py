@@ -114,6 +114,9 @@ def test_failover_fails_over_to_the_region_the_imported_service_set_sets(
     assert policy["loadBalancer"]["localityLbSetting"] == {
         "enabled": True, "failover": [{"from": "us-east", "to": "us-west"}]}
     assert policy["outlierDetection"]["consecutive5xxErrors"] >= 1
+    # Envoy ejects at most 10% of the hosts unless told otherwise: a failing region would
+    # keep most of its traffic
+    assert policy["outlierDetection"]["maxEjectionPercent"] == 100
     assert f"{NS}/virtualservice-ratings.yaml" not in files  # failover alone needs no routes
 
 

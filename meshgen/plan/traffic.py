@@ -19,8 +19,13 @@ REGION_LABEL = "topology.kubernetes.io/region"
 LOCAL_SUFFIX = "svc.cluster.local"
 # what makes Envoy eject an endpoint that keeps failing, so locality failover moves on;
 # localityLbSetting has no effect without outlierDetection (OSSM 2.x docs, failover across
-# meshes; openshift-docs modules/ossm-federation-config-import.adoc)
-OUTLIER_DETECTION = {"consecutive5xxErrors": 1, "interval": "1s", "baseEjectionTime": "1m"}
+# meshes; openshift-docs modules/ossm-federation-config-import.adoc). maxEjectionPercent:
+# Envoy ejects at most 10% of a pool's hosts when it is unset (envoy api/envoy/config/
+# cluster/v3/outlier_detection.proto, max_ejection_percent; Istio passes it only when set:
+# istio pilot/pkg/networking/core/cluster_traffic_policy.go), so a failing locality with
+# more than one endpoint would keep most of its traffic and never fail over.
+OUTLIER_DETECTION = {"consecutive5xxErrors": 1, "interval": "1s", "baseEjectionTime": "1m",
+                     "maxEjectionPercent": 100}
 
 
 @dataclass(frozen=True)

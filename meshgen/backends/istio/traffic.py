@@ -201,7 +201,8 @@ class IstioTraffic:
                                  f"than two clusters steers by region: {why}",
                                  (*path, "cluster"),
                                  f"give every cluster of the mesh its own {REGION_LABEL} label "
-                                 "(clusters[].labels), or fail over in a two-cluster mesh")
+                                 "(clusters[].labels; the value its nodes carry), or fail "
+                                 "over in a two-cluster mesh")
                 return None
             pairs = tuple(sorted((str(regions[m.name]), str(regions[target])) for m in others))
         return FailoverPlan(pairs, cluster=target, priority=(CLUSTER_LABEL,))
