@@ -91,12 +91,48 @@ class MigrationRules(MeshResolver):
                        source.origin("smcpSpec"), "smcpSpec: {security: "
                        "{manageNetworkPolicy: false}} (pre-migration checklist; recreate "
                        "the policies you need, allowing both control planes)")
+        if unsupported := still_on(source):
+            where = source.origins.get("addons") or source.origins.get("smcpSpec") or \
+                source.origin("name")
+            self.error("MG225", f'the ServiceMeshControlPlane of ossm2 mesh "{source.name}" '
+                       f"still runs what OSSM 3 does not support: {', '.join(unsupported)}",
+                       where, "disable them before the migration (pre-migration checklist, "
+                       "docs/ossm/ossm2-migration/README.md): addons: {prometheus: false, "
+                       "kiali: false, grafana: false, jaeger: false} and smcpSpec: "
+                       "{gateways: {ingress: {enabled: false}, egress: {enabled: false}, "
+                       "openshiftRoute: {enabled: false}}}")
         if source.federated:
             self.error("MG226", f'ossm2 mesh "{source.name}" is federated; meshgen does not '
                        "write the federation migration", at,
                        "Red Hat's federation guide (docs/ossm/ossm2-migration/federation) "
                        "replaces the peers with ServiceEntries, which istio meshes cannot "
                        "have yet (MG215): remove its federations first")
+
+
+def still_on(source: MeshPlan) -> list[str]:
+    """What the 2.6 SMCP still runs that the pre-migration checklist of
+    openshift-service-mesh/sail-operator docs/ossm/ossm2-migration/README.md wants off
+    (the Prometheus, Kiali and Grafana addons, tracing, IOR, the default gateways). The
+    v2.6 default profile turns each on (maistra/istio-operator resources/smcp-templates/
+    v2.6/base), so each must be off in the fleet: in `addons` or in `smcpSpec`, which
+    wins as it is merged over the rendered spec."""
+    spec = source.smcp_spec
+    found = []
+    for addon in ("prometheus", "kiali", "grafana"):
+        enabled = dig(spec, ["addons", addon, "enabled"])
+        if (enabled if enabled is not None else source.addons.get(addon, True)) is not False:
+            found.append(f"addons.{addon}")
+    tracing = dig(spec, ["tracing", "type"])
+    if tracing is None and "jaeger" in source.addons:
+        tracing = "Jaeger" if source.addons["jaeger"] else "None"
+    if tracing != "None":
+        found.append("tracing")
+    for gateway, name in (("openshiftRoute", "IOR (gateways.openshiftRoute)"),
+                          ("ingress", "the default ingress gateway"),
+                          ("egress", "the default egress gateway")):
+        if dig(spec, ["gateways", gateway, "enabled"]) is not False:
+            found.append(name)
+    return found
 
 
 def taken_over(meshes: list[IstioMeshPlan], cluster: str) -> set[str]:
