@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import FleetError, Problem, Problems
-from .model import Fleet
-from .plan import MeshPlan, Plan
-from .source import SourceFile
+
+if TYPE_CHECKING:  # the command line reads the defaults without loading the model
+    from .model import Fleet
+    from .plan import MeshPlan, Plan
+    from .source import SourceFile
 
 DEFAULT_MAX_OBJECTS = 50_000
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024

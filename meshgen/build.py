@@ -1,4 +1,8 @@
-"""The pipeline in one place: load -> model -> plan -> render -> emit."""
+"""The pipeline in one place: load -> model -> plan -> render -> emit.
+
+The stages are imported where they run, not at the top: a build the cache proves up to
+date (up_to_date) then never loads the model, the planner, jinja2 or cryptography, which
+would take most of its time (README: "The build cache")."""
 
 from __future__ import annotations
 
@@ -7,25 +11,22 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import cache
 from .budget import DEFAULT_BUDGET, Budget, check_federations
 from .cache import Entry
-from .deliver import render_delivery
-from .emit import emit
+from .defaults import DEFAULT_OUT
 from .errors import FleetError, Problem, Problems, Severity
-from .keyscan import private_keys
-from .model import Fleet, parse_fleet
 from .outlock import locked, resolved
-from .output import TreeDiff, write_tree
-from .overrides import check_overrides
-from .plan import Plan, build_plan
 from .progress import NO_PROGRESS, Progress
 from .readlog import Read, recording
-from .render import render_plan
-from .source import load
 
-DEFAULT_OUT = Path("overlays")
+if TYPE_CHECKING:
+    from .model import Fleet
+    from .output import TreeDiff
+    from .plan import Plan
+
 
 
 @dataclass
@@ -78,6 +79,10 @@ def delivery_path_problem(fleet: Fleet, plan: Plan, out: Path) -> Problem | None
 
 def _front(fleet_path: Path, now: datetime.datetime | None, certificates: bool = True,
            budget: Budget | None = None) -> tuple[Fleet, Plan]:
+    from .model import parse_fleet
+    from .plan import build_plan
+    from .source import load
+
     source = load(fleet_path, str(fleet_path))
     fleet = parse_fleet(source)
     if budget is not None:
@@ -95,6 +100,12 @@ def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None,
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
                   now: datetime.datetime | None = None, budget: Budget = DEFAULT_BUDGET,
                   workers: int | None = None, progress: Progress = NO_PROGRESS) -> Build:
+    from .deliver import render_delivery
+    from .emit import emit
+    from .keyscan import private_keys
+    from .overrides import check_overrides
+    from .render import render_plan
+
     progress.stage("loading")
     fleet, plan = _front(fleet_path, now, budget=budget)
     if templates is not None:
@@ -166,6 +177,8 @@ def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget:
                 progress.done()
                 warn(entry.problems())
                 return Written(entry.problems(), entry.files, entry.clusters, None)
+        from .output import write_tree  # only now: the cached path above does not need it
+
         static = cache.static_key(fleet_path, out, templates, _options(budget)) \
             if use_cache else ""
         now = datetime.datetime.now(datetime.timezone.utc)

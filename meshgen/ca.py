@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -15,8 +14,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from cryptography.x509.oid import NameOID
 
-KeyType = Literal["rsa-4096", "rsa-2048", "ec-p256"]
-KEY_TYPES: tuple[KeyType, ...] = ("rsa-4096", "rsa-2048", "ec-p256")
+from .defaults import KeyType
+
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 

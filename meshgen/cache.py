@@ -25,15 +25,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-
 from . import __version__
-from .certs import EXPIRY_WARNING
+from .defaults import bundled_templates
 from .errors import Location, Problem, Severity
 from .outerrors import OutputError
 from .outtree import read_regular
-from .readlog import Read
-from .source import Unreadable, read_capped
+from .readlog import Read, Unreadable, read_capped
 
 FORMAT = 1
 NO_CACHE_ENV = "MESHGEN_NO_CACHE"
@@ -137,7 +134,6 @@ def static_key(fleet: Path, out: Path, templates: Path | None,
     output are (headers name the fleet relative to --out; delivery.path is checked
     against the repository holding --out) and the options."""
     from .build import repository_root
-    from .render import bundled_templates
 
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
@@ -212,7 +208,12 @@ def reread(reads: Iterable[Read]) -> list[Read]:
 def window(reads: Iterable[Read], now: datetime.datetime) -> tuple[float, float]:
     """The time span around now in which every certificate the build read gives the same
     verdicts (not yet valid, expiring within EXPIRY_WARNING, expired): its edges are the
-    nearest of those instants before and after now."""
+    nearest of those instants before and after now. Only a build that compiled calls
+    this: the cached path does not load cryptography."""
+    from cryptography import x509
+
+    from .certs import EXPIRY_WARNING
+
     edges: list[float] = []
     for read in reads:
         if read.limit < 0:

@@ -25,7 +25,6 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from .backends.istio.types import IstioMeshPlan
 from .ca import (
-    KeyType,
     PrivateKey,
     certificate_pem,
     issue_intermediate,
@@ -34,11 +33,11 @@ from .ca import (
 )
 from .certfiles import target_problem
 from .certs import UNREADABLE, signed_by
+from .defaults import KeyType
 from .errors import FleetError, Location, Problem, Problems
 from .output import write_atomic
 from .plan import CACERTS, CACERTS_KEYS, MeshPlan, Plan, shared_trust
 
-DEFAULT_CA_DIR = Path(".meshgen/ca")
 GITIGNORE = "# meshgen ca init: private keys; never commit this directory\n*\n"
 
 

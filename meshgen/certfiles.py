@@ -13,7 +13,7 @@ from cryptography import x509
 from .build import repository_root
 from .certs import MAX_PEM_BYTES, pem_kinds
 from .errors import Location, Problem
-from .source import Unreadable, read_capped
+from .readlog import Unreadable, read_capped
 
 HINT = ("point the setting at a new file inside the fleet's repository (such as "
         "certs/<mesh>.pem); meshgen replaces certificates only")

@@ -13,7 +13,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from .errors import plural
-from .source import Unreadable, read_capped
+from .readlog import Unreadable, read_capped
 
 EXPIRY_WARNING = datetime.timedelta(days=30)
 # what cryptography raises for a damaged or crafted certificate (not all are ValueErrors)

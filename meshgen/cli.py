@@ -1,4 +1,9 @@
-"""The meshgen command line: parse options, call one function, map errors to exit codes."""
+"""The meshgen command line: parse options, call one function, map errors to exit codes.
+
+Each command imports the modules it needs when it runs: starting the command line loads
+only click and the light modules below, so that a no-change `meshgen build` (served by the
+build cache) does not spend most of its time importing the model, the planner, jinja2,
+jsonschema and cryptography. tests/test_cache.py holds the list it must not import."""
 
 from __future__ import annotations
 
@@ -8,33 +13,27 @@ import tempfile
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from . import __version__, output
-from .adopt import Adoption, add_smcp_spec, adopt, yaml_text
-from .adoptdiff import adoption_changes, unmodelled_spec
+from . import __version__
 from .budget import DEFAULT_MAX_BYTES, DEFAULT_MAX_OBJECTS, Budget
-from .build import DEFAULT_OUT, Build, build_and_write, compile_fleet, plan_fleet, up_to_date
-from .ca import KEY_TYPES, KeyType
+from .build import build_and_write, compile_fleet, plan_fleet, up_to_date
 from .cache import enabled as cache_enabled
-from .catool import DEFAULT_CA_DIR, cacerts_secret, init_ca
-from .certimport import MAX_INPUT, import_root, read_input
-from .crds import FETCH_COMMAND, FetchFailed, fetch, locate
-from .diff import compare, format_markdown, format_text, read_tree
+from .defaults import (
+    DEFAULT_CA_DIR,
+    DEFAULT_FLEET,
+    DEFAULT_OUT,
+    EXPLAIN_FORMATS,
+    FETCH_COMMAND,
+    GRAPH_FORMATS,
+    KEY_TYPES,
+    KeyType,
+)
 from .discover import find_fleet_root, relative
-from .dumps import DUMP_COMMAND, Dump, load_dump, load_dumps
 from .errors import Location, Problem, Problems, escape_data, github_annotation, plural
-from .explain import FORMATS as EXPLAIN_FORMATS
-from .explain import explain as explain_mesh
-from .explain import format_text as format_explanation
-from .gitrev import files_at_revision
-from .graph import FORMATS as GRAPH_FORMATS
-from .graph import draw
-from .kubeget import fetch_dump
-from .ocm import HUB_COMMAND, HUB_DUMP, adopt_hub
 from .progress import for_command as progress_for
 from .report import (
     EXIT_FAILED,
@@ -45,13 +44,11 @@ from .report import (
     Reporter,
     usage_error,
 )
-from .scaffold import scaffold
-from .schema import schema_text
-from .source import DEFAULT_FLEET
-from .status import federation_status
-from .status import findings as status_findings
-from .status import format_text as format_status
-from .verify import SchemaSet, verify_tree
+
+if TYPE_CHECKING:
+    from .adopt import Adoption
+    from .build import Build
+    from .dumps import Dump
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -176,6 +173,8 @@ def build(fleet: Path | None, out: Path, check: bool, templates: Path | None, ma
 
 def _check(fleet: Path, out: Path, templates: Path | None, result: Build,
            report: Reporter) -> int:
+    from . import output
+
     diff = output.compare(out, result.files)
     if not diff.changed:
         report.say(f"{out} is up to date ({plural(len(result.files), 'file')})")
@@ -210,6 +209,10 @@ def validate(fleet: Path | None, crds: Path | None, templates: Path | None,
     """Check FLEET, then build it in a temporary directory and verify the result
     with kustomize, yamllint and the CRD schemas (--crds, $MESHGEN_CRDS or the cache of
     `meshgen crds fetch`, in this order; without any, no schema check)."""
+    from . import output
+    from .crds import locate
+    from .verify import SchemaSet, verify_tree
+
     fleet, _ = _discovered(fleet)
     found = locate(crds)
     if found is not None and not found.directory.is_dir():
@@ -258,6 +261,8 @@ def crds_fetch(mirror: str | None, report: Reporter) -> None:
     """Download meshgen's pinned list of upstream CRDs (each checked against its sha256)
     into the cache ($XDG_CACHE_HOME/meshgen/crds/<digest of the list>), where `meshgen
     validate` and the tests find them. Stores all or nothing; a complete cache is kept."""
+    from .crds import FetchFailed, fetch
+
     try:
         directory, downloaded = fetch(mirror)
     except FetchFailed as exc:
@@ -272,6 +277,8 @@ def crds_fetch(mirror: str | None, report: Reporter) -> None:
 @crds.command("path")
 def crds_path() -> None:
     """Print the CRD directory `meshgen validate` uses (exit 1 when there is none)."""
+    from .crds import locate
+
     found = locate()
     if found is None:
         click.echo(f"no CRDs: run `{FETCH_COMMAND}` or set $MESHGEN_CRDS", err=True)
@@ -298,6 +305,9 @@ def diff(fleet: Path | None, out: Path, against: Path | None, revision: str | No
     """Show what FLEET changes in the generated objects: a summary per cluster and kind,
     then a diff per object. Compares with the files in --out (what `meshgen build` would
     change) unless --against or --git says otherwise."""
+    from .diff import compare, format_markdown, format_text, read_tree
+    from .gitrev import files_at_revision
+
     if against is not None and revision is not None:
         raise click.UsageError("--against and --git exclude each other")
     fleet, paths = _discovered(fleet, out=out)
@@ -332,6 +342,8 @@ def diff(fleet: Path | None, out: Path, against: Path | None, revision: str | No
 def graph(fleet: Path | None, report: Reporter) -> None:
     """Draw the federation graph of FLEET: meshes grouped by cluster, one edge per
     federated pair, labelled with the services exported and imported across it."""
+    from .graph import draw
+
     fleet, _ = _discovered(fleet)
     plan = plan_fleet(fleet)
     report.add(plan.warnings)
@@ -346,6 +358,9 @@ def graph(fleet: Path | None, report: Reporter) -> None:
 def explain(mesh: str, fleet: Path | None, report: Reporter) -> None:
     """Show what meshgen resolved for MESH of FLEET: peers, gateways, addresses, trust
     domains and the hostnames of imported services, each with its fleet.yaml line."""
+    from .explain import explain as explain_mesh
+    from .explain import format_text as format_explanation
+
     fleet, _ = _discovered(fleet)
     plan = plan_fleet(fleet)
     report.add(plan.warnings)
@@ -363,6 +378,8 @@ def explain(mesh: str, fleet: Path | None, report: Reporter) -> None:
 def schema(out: Path | None, report: Reporter) -> None:
     """Print the JSON Schema of fleet.yaml (for editors; regenerate the committed copy
     with `meshgen schema --out schema/fleet.schema.json`)."""
+    from .schema import schema_text
+
     text = schema_text()
     if out is None:
         click.echo(text, nl=False)
@@ -381,6 +398,8 @@ def init(directory: Path, report: Reporter) -> None:
     cluster and one mesh, its JSON Schema, .gitignore (appended to when there is one), and
     at the root of the Git repository DIRECTORY is in, a GitHub workflow and a pre-commit
     config. Never overwrites a file."""
+    from .scaffold import scaffold
+
     for done in scaffold(directory):
         report.say(f"{'appended to' if done.appended else 'wrote'} {done.path}")
     report.say(f"next: cd {shlex.quote(str(directory))} && meshgen build")
@@ -401,6 +420,8 @@ def certs_import(mesh: str, file: BinaryIO, fleet: Path | None, report: Reporter
     """Store MESH's root certificate at its rootCert path: FILE is the output of
     `oc get configmap istio-ca-root-cert -n <namespace> -o yaml` (or the root as PEM;
     - reads standard input). The second phase of a selfSigned mesh's federation."""
+    from .certimport import MAX_INPUT, import_root, read_input
+
     fleet, _ = _discovered(fleet)
     name = "<stdin>" if file.name == "<stdin>" else file.name
     root = read_input(file.read(MAX_INPUT + 1), name)
@@ -448,6 +469,8 @@ def ca_init(fleet: Path | None, ca_dir: Path, out: Path, key_type: KeyType, root
     """Create a root for every plugged-in mesh (one per shared-trust federation) and an
     intermediate CA for every plugin mesh; reuse what the CA directory already holds.
     Writes the public root certificates (and ca.certChain files) where FLEET names them."""
+    from .catool import init_ca
+
     fleet, paths = _discovered(fleet, ca_dir=ca_dir, out=out)
     ca_dir, out = paths["ca_dir"], paths["out"]
     plan = plan_fleet(fleet, certificates=False)
@@ -488,6 +511,8 @@ def ca_secret(mesh: str, fleet: Path | None, ca_dir: Path, cluster: str | None,
     """Print MESH's `cacerts` Secret (ca-cert.pem, ca-key.pem, root-cert.pem,
     cert-chain.pem) from the CA directory, for `oc apply -f -` or kubeseal. It holds a
     private key: pipe it, never commit it."""
+    from .catool import cacerts_secret
+
     fleet, paths = _discovered(fleet, ca_dir=ca_dir)
     ca_dir = paths["ca_dir"]
     plan = plan_fleet(fleet, certificates=False)
@@ -497,6 +522,8 @@ def ca_secret(mesh: str, fleet: Path | None, ca_dir: Path, cluster: str | None,
 def _dump_arguments(arguments: tuple[str, ...],
                     required: bool = True) -> tuple[Path | None, dict[str, Path]]:
     """FLEET (the one argument without "=") and the CLUSTER=FILE dumps, in given order."""
+    from .dumps import DUMP_COMMAND
+
     fleets = [a for a in arguments if "=" not in a]
     if len(fleets) > 1:
         raise click.UsageError(f"one FLEET at most, got {', '.join(fleets)}; give dumps as "
@@ -531,6 +558,12 @@ def status(arguments: tuple[str, ...], kubeconfig: Path | None, report: Reporter
     its last error, the exported and imported services seen against those declared, and
     the readiness of each mesh's control plane and member roll; objects FLEET does not
     declare are listed as unmanaged. Exit 0 when all is healthy, 1 otherwise."""
+    from .dumps import load_dumps
+    from .kubeget import fetch_dump
+    from .status import federation_status
+    from .status import findings as status_findings
+    from .status import format_text as format_status
+
     given, arguments_by_cluster = _dump_arguments(arguments, required=kubeconfig is None)
     fleet, _ = _discovered(given)
     plan = plan_fleet(fleet)
@@ -592,6 +625,9 @@ def import_ossm(arguments: tuple[str, ...], out: Path, name: str, force: bool,
     yaml`), then build it and print what adopting meshgen would change in those objects.
     Peers without their mirror, names, clientIDs, addresses or roots that do not fit are
     reported (MG184) with the object they came from."""
+    from .adopt import adopt
+    from .dumps import load_dumps
+
     given, dumps_by_cluster = _dump_arguments(arguments)
     if given is not None:
         raise click.UsageError(f"{given}: give dumps as CLUSTER=FILE")
@@ -611,6 +647,9 @@ def import_ocm(arguments: tuple[str, ...], domains: tuple[str, ...], out: Path, 
     meshTemplates, Limited MeshFederations federations. With the clusters' dumps (as for
     `import ossm`) it takes the roots from them, builds the fleet and prints what adopting
     meshgen would change in those objects."""
+    from .dumps import load_dump
+    from .ocm import HUB_COMMAND, HUB_DUMP, adopt_hub
+
     hub_files = [Path(a) for a in arguments if "=" not in a]
     if not hub_files:
         raise click.UsageError("give the hub dump, made with: " + HUB_COMMAND)
@@ -633,6 +672,11 @@ def _adopt(adoption: Adoption, dumps: list[Dump], out: Path, force: bool,
            report: Reporter) -> None:
     """Write the adopted fleet and its roots (never over a file without --force), build it
     and print what syncing it would change in the dumped objects."""
+    from . import output
+    from .adopt import add_smcp_spec, yaml_text
+    from .adoptdiff import adoption_changes, unmodelled_spec
+    from .diff import format_text
+
     found = Problems()
     found.extend(adoption.problems)
     found.raise_if_errors()  # nothing written

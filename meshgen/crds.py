@@ -20,11 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .defaults import FETCH_COMMAND
+
 MAX_BYTES = 16 * 1024 * 1024
 TIMEOUT = 60.0
 ENV = "MESHGEN_CRDS"
 UPSTREAM = "https://raw.githubusercontent.com"
-FETCH_COMMAND = "meshgen crds fetch"
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .defaults import DEFAULT_FLEET
 from .errors import FleetError, Location, Problem
-from .source import DEFAULT_FLEET
 
 
 def repository_root(start: Path) -> Path | None:

@@ -19,7 +19,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import DocumentStartEvent
 
 from .errors import FleetError, Location, Problem, Problems
-from .source import SourceFile, Unreadable, _Builder, read_capped
+from .readlog import Unreadable, read_capped
+from .source import SourceFile, _Builder
 
 MAX_DUMP_BYTES = 32 * 1024 * 1024
 DUMP_KINDS = "smcp,smmr,servicemeshpeers,exportedservicesets,importedservicesets"

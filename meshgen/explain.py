@@ -11,11 +11,12 @@ from typing import Any
 
 from .backends.istio.explain import explain_istio
 from .backends.istio.traffic import CLUSTER_LABEL
+from .defaults import EXPLAIN_FORMATS
 from .errors import Location
 from .plan import Plan
 from .plan.traffic import Destination, TrafficPlan
 
-FORMATS = ("text", "json")
+FORMATS = EXPLAIN_FORMATS
 _CHILD_VALUE = {"exports": "source", "imports": "hostname", "remote secrets": "source",
                 "traffic": "routes"}
 

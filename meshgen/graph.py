@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from .backends.istio import graph as istio
 from .backends.istio import traffic as istio_traffic
 from .backends.ossm2 import graph as ossm2
+from .defaults import GRAPH_FORMATS
 from .plan import MeshPlan, Plan
 
-FORMATS = ("mermaid", "dot")
+FORMATS = GRAPH_FORMATS
 
 
 @dataclass(frozen=True)

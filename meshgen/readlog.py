@@ -8,8 +8,10 @@ import contextlib
 import contextvars
 import hashlib
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -42,3 +44,38 @@ def note_read(path: os.PathLike[str] | str, limit: int, data: bytes) -> None:
 def note_exists(path: os.PathLike[str] | str, exists: bool) -> None:
     if (reads := _log.get()) is not None:
         reads.append(Read(os.path.abspath(path), -1, "present" if exists else "absent"))
+
+
+class Unreadable(Exception):
+    """An input file cannot be read; the message says why."""
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """At most limit + 1 bytes of an input file, so the caller can tell it is too large
+    without reading all of a huge one. Only regular files are read: a FIFO or a device
+    would block or never end. The file is opened without blocking and checked through its
+    descriptor, so nothing can swap it between the check and the read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise Unreadable(getattr(exc, "strerror", None) or str(exc)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise Unreadable(f"not a regular file ({_file_kind(mode)})")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+        note_read(path, limit, data)
+        return data
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a file")

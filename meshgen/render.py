@@ -21,21 +21,12 @@ from .backends.istio.templates import TEMPLATES as ISTIO_TEMPLATES
 from .backends.ossm2 import objects as ossm2_objects
 from .backends.ossm2.templates import TEMPLATES as OSSM2_TEMPLATES
 from .budget import DEFAULT_BUDGET, Budget, check_budget
+from .defaults import bundled_templates
 from .errors import FleetError, Location, Problem
 from .ordering import SYNC_WAVE, TRAFFIC_WAVE, order
 from .plan import CACERTS, CACERTS_DIR, CACERTS_KEYS, Plan
 from .plan.traffic import TrafficPlan
 from .source import loads
-
-
-def bundled_templates() -> Path:
-    """The templates shipped in the wheel, or the repository's top-level templates/."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
-        if (candidate / "namespace.yaml.j2").is_file():
-            return candidate
-    raise RuntimeError(f"meshgen templates not found next to {here}")
-
 
 # template file -> (apiVersion, kind) it must produce
 TEMPLATES: dict[str, tuple[str, str]] = {

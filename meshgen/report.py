@@ -17,7 +17,6 @@ from typing import Any, NoReturn
 
 import click
 
-from . import output
 from .errors import (
     FleetError,
     Location,
@@ -29,6 +28,7 @@ from .errors import (
     problem_dicts,
 )
 from .kustomize import KustomizeNotFound
+from .outerrors import OutputError
 
 PROBLEM_FORMATS = ("text", "json", "github")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -92,7 +92,7 @@ class Reporter:
         elif isinstance(exc, FleetError):
             self._emit(exc.problems)
             code = EXIT_USAGE
-        elif isinstance(exc, output.OutputError):
+        elif isinstance(exc, OutputError):
             for problem in exc.problems:
                 self.fail(problem.code, problem.message, problem.where, problem.hint)
             code = exc.exit

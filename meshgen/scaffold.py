@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .build import DEFAULT_OUT
+from .defaults import DEFAULT_FLEET, DEFAULT_OUT
 from .discover import repository_root
 from .errors import Location, Problem, Problems
 from .schema import MODELINE, schema_text
-from .source import DEFAULT_FLEET
 
 # Where meshgen is published: a placeholder (README: "Using meshgen in a fleet repo") that the
 # README, .pre-commit-hooks.yaml and the generated workflow all spell the same way.

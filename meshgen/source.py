@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +31,8 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import FleetError, Location, Problem, Problems
-from .readlog import note_read
+from .readlog import Unreadable, read_capped
 
-# where meshgen looks for the fleet file when no path is given
-DEFAULT_FLEET = Path("fleet/fleet.yaml")
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
 # reading a value costs tens of microseconds: this bounds the time a file can take to load
@@ -77,41 +74,6 @@ def path_text(name: str) -> str:
     arguments with the locale's encoding (ISO-8859-1 turns UTF-8 "é" into "Ã©"), so the
     bytes are recovered and read as UTF-8; bytes that are no UTF-8 become \\xNN."""
     return os.fsencode(name).decode("utf-8", "backslashreplace")
-
-
-class Unreadable(Exception):
-    """An input file cannot be read; the message says why."""
-
-
-def read_capped(path: Path, limit: int) -> bytes:
-    """At most limit + 1 bytes of an input file, so the caller can tell it is too large
-    without reading all of a huge one. Only regular files are read: a FIFO or a device
-    would block or never end. The file is opened without blocking and checked through its
-    descriptor, so nothing can swap it between the check and the read."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        raise Unreadable(getattr(exc, "strerror", None) or str(exc)) from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise Unreadable(f"not a regular file ({_file_kind(mode)})")
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(limit + 1)
-        note_read(path, limit, data)
-        return data
-    except OSError as exc:
-        raise Unreadable(exc.strerror or str(exc)) from None
-    finally:
-        os.close(fd)
-
-
-def _file_kind(mode: int) -> str:
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
-             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-             (stat.S_ISBLK, "a block device"))
-    return next((name for test, name in kinds if test(mode)), "not a file")
 
 
 def load(path: Path, name: str | None = None) -> SourceFile:

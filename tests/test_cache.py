@@ -7,6 +7,8 @@ import datetime
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -305,3 +307,32 @@ def test_the_key_covers_meshgen_itself(tmp_path: Path, monkeypatch: pytest.Monke
         assert cache.static_key(fleet, out, None, options) != key
     assert cache.static_key(fleet, out, None, {**options, "max_bytes": 2}) != key
     assert cache.static_key(fleet, tmp_path / "elsewhere", None, options) != key
+
+
+# What the cached path must not import: each costs a no-change build start-up time, and
+# none of it is needed to prove the tree on disk up to date.
+HEAVY_MODULES = ("meshgen.model", "meshgen.plan", "meshgen.render", "meshgen.emit",
+                 "meshgen.verify", "jinja2", "pydantic", "jsonschema", "cryptography")
+_RUN_AND_LIST_MODULES = """\
+import json, sys
+from meshgen.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["build", "check"])
+def test_the_cached_path_imports_no_compiler_module(tmp_path: Path, check: bool) -> None:
+    fleet, out = example(tmp_path)
+    warm(fleet, out)
+    command = ["build", str(fleet), "--out", str(out), *(["--check"] if check else [])]
+    process = subprocess.run([sys.executable, "-c", _RUN_AND_LIST_MODULES, *command],
+                             capture_output=True, text=True, check=True)
+    *said, last = process.stdout.splitlines()
+    ran = json.loads(last)
+    assert ran["code"] == 0, process.stdout + process.stderr
+    assert ("is up to date" if check else "(cached)") in "\n".join(said)
+    assert [m for m in HEAVY_MODULES if m in ran["modules"]] == []

@@ -7,8 +7,9 @@ import yaml
 
 from conftest import TWO_CLUSTERS, FleetWriter
 from meshgen.build import compile_fleet
+from meshgen.defaults import bundled_templates
 from meshgen.errors import FleetError
-from meshgen.render import TEMPLATES, bundled_templates
+from meshgen.render import TEMPLATES
 
 SMCP = "east/namespaces/red/servicemeshcontrolplane-red.yaml"
 FLEET = TWO_CLUSTERS + """\

@@ -19,11 +19,12 @@ from ...certs import (
     read_pem,
     read_root,
 )
+from ...defaults import DEFAULT_FLEET
 from ...errors import FleetError
 from ...plan.checker import Checker
 from ...plan.types import CACERTS, CACERTS_KEYS, MeshPlan, TrustPlan, shared_trust
 from ...readlog import note_exists
-from ...source import DEFAULT_FLEET, PathKey, load
+from ...source import PathKey, load
 
 SEALED_API = "bitnami.com/v1alpha1"
 # istiod reads the kubernetes.io/tls layout (tls.crt, tls.key, ca.crt) that cert-manager
