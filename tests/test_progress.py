@@ -50,10 +50,10 @@ def on_a_terminal(command: list[str], env: dict[str, str]) -> tuple[str, bytes]:
 
 def test_progress_is_drawn_on_a_terminal(tmp_path: Path) -> None:
     stdout, terminal = on_a_terminal(example(tmp_path), environment())
-    assert b"meshgen: loading..." in terminal and b"meshgen: writing 97 files..." in terminal
+    assert b"meshgen: loading..." in terminal and b"meshgen: writing 101 files..." in terminal
     assert b"\r" in terminal
     assert "meshgen:" not in stdout
-    assert stdout.startswith(f"{tmp_path / 'overlays'}: 97 files for 3 clusters;")
+    assert stdout.startswith(f"{tmp_path / 'overlays'}: 101 files for 3 clusters;")
     assert stdout.rstrip().endswith(" s")  # the time taken
 
 
