@@ -30,12 +30,12 @@ from .defaults import bundled_templates
 from .errors import Location, Problem, Severity
 from .outerrors import OutputError
 from .outtree import read_regular
-from .readlog import Read, Unreadable, read_capped
+from .readlog import Read, Unreadable, content_digest, existence, read_capped
 
-FORMAT = 1
+FORMAT = 2
 NO_CACHE_ENV = "MESHGEN_NO_CACHE"
 DIR_ENV = "MESHGEN_CACHE_DIR"
-_LIBRARIES = ("jinja2", "PyYAML", "ruamel.yaml", "pydantic", "cryptography")
+_LIBRARIES = ("jinja2", "MarkupSafe", "PyYAML", "ruamel.yaml", "pydantic", "cryptography")
 _PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
 
 
@@ -140,7 +140,9 @@ def static_key(fleet: Path, out: Path, templates: Path | None,
     facts = {
         "format": FORMAT, "meshgen": __version__, "python": sys.version,
         "libraries": {name: _version(name) for name in _LIBRARIES},
-        "fleet": os.path.realpath(fleet), "out": os.path.abspath(out),
+        # warnings name the fleet as it was given: a cached run replays them as stored
+        "fleet": os.path.realpath(fleet), "fleet_as_given": str(fleet),
+        "out": os.path.abspath(out),
         "out_real": os.path.realpath(out),
         "out_parent": os.path.realpath(os.path.dirname(os.path.abspath(out))),
         "repository": str(repository_root(Path(os.path.realpath(out)))),
@@ -190,15 +192,14 @@ def reread(reads: Iterable[Read]) -> list[Read]:
     again: list[Read] = []
     for read in reads:
         if read.limit < 0:
-            exists = os.path.exists(read.path)
-            again.append(Read(read.path, -1, "present" if exists else "absent"))
+            again.append(Read(read.path, -1, existence(read.path, os.path.exists(read.path))))
             continue
         try:
             data = read_capped(Path(read.path), read.limit)
         except Unreadable:
             again.append(Read(read.path, read.limit, "unreadable"))
             continue
-        again.append(Read(read.path, read.limit, hashlib.sha256(data).hexdigest()))
+        again.append(Read(read.path, read.limit, content_digest(read.path, data)))
     return again
 
 

@@ -36,14 +36,25 @@ def recording() -> Iterator[list[Read]]:
         _log.reset(token)
 
 
+def content_digest(path: os.PathLike[str] | str, data: bytes) -> str:
+    """What a read saw: the bytes and the file they came from once symlinks are followed
+    (rules such as MG126 compare resolved paths, so a retargeted link can change output
+    even when the bytes are the same)."""
+    return f"{hashlib.sha256(data).hexdigest()}:{os.path.realpath(path)}"
+
+
+def existence(path: os.PathLike[str] | str, exists: bool) -> str:
+    return f"{'present' if exists else 'absent'}:{os.path.realpath(path)}"
+
+
 def note_read(path: os.PathLike[str] | str, limit: int, data: bytes) -> None:
     if (reads := _log.get()) is not None:
-        reads.append(Read(os.path.abspath(path), limit, hashlib.sha256(data).hexdigest()))
+        reads.append(Read(os.path.abspath(path), limit, content_digest(path, data)))
 
 
 def note_exists(path: os.PathLike[str] | str, exists: bool) -> None:
     if (reads := _log.get()) is not None:
-        reads.append(Read(os.path.abspath(path), -1, "present" if exists else "absent"))
+        reads.append(Read(os.path.abspath(path), -1, existence(path, exists)))
 
 
 class Unreadable(Exception):

@@ -68,10 +68,10 @@ def test_no_change_build_is_served_from_the_cache(tmp_path: Path) -> None:
     assert "(cached)" not in first.output and entry_file(fleet, out).is_file()
     before = stamps(out)
     again = build(fleet, out)
-    assert "0 added, 0 updated, 0 removed, 97 unchanged (cached)" in again.output
+    assert "0 added, 0 updated, 0 removed, 101 unchanged (cached)" in again.output
     assert stamps(out) == before
     check = run("build", "--check", str(fleet), "--out", str(out))
-    assert check.exit_code == 0 and "is up to date (97 files)" in check.output
+    assert check.exit_code == 0 and "is up to date (101 files)" in check.output
 
 
 def test_cached_build_reports_the_warnings_again(tmp_path: Path) -> None:
@@ -153,6 +153,28 @@ def test_a_certificate_that_appears_rebuilds(tmp_path: Path) -> None:
     rebuilt = build(fleet, out)
     assert "(cached)" not in rebuilt.output
     assert any(stage_root.splitlines()[1] in p.read_text() for p in out.rglob("*.yaml"))
+
+
+def test_a_retargeted_certificate_link_rebuilds(tmp_path: Path) -> None:
+    """Rules compare resolved paths (MG126: two meshes naming one root file), so a link
+    pointed at another file of the same bytes is a change too."""
+    fleet, out = example(tmp_path)
+    warm(fleet, out)
+    root = fleet.parent / "certs" / "bookinfo-root.pem"
+    copy = tmp_path / "elsewhere.pem"
+    copy.write_bytes(root.read_bytes())
+    root.unlink()
+    root.symlink_to(copy)
+    assert "(cached)" not in build(fleet, out).output
+
+
+def test_the_fleet_spelled_otherwise_is_not_served_the_other_spelling(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Warnings name the fleet as it was given; a cached run replays them as stored."""
+    fleet, out = example(tmp_path)
+    monkeypatch.chdir(fleet.parent)
+    warm(Path("fleet.yaml"), out)
+    assert "(cached)" not in build(fleet, out).output
 
 
 def test_a_changed_template_override_rebuilds(tmp_path: Path) -> None:
