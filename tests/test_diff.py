@@ -211,3 +211,18 @@ def test_git_problems_are_reported_not_raised(tmp_path: Path) -> None:
     assert f"HEAD:fleet/fleet.yaml:{line}:11: error[MG020]" in broken.stderr
     both = invoke("diff", str(fleet), "--git", "HEAD", "--against", str(repo))
     assert both.exit_code == 2 and "exclude each other" in both.output
+
+
+def test_files_with_the_same_bytes_count_as_they_would_parsed() -> None:
+    """Identical files are not parsed; they count exactly as many objects as parsing finds
+    (an empty or null document none, anything else one)."""
+    files = {"east/a.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+             "east/c.yaml": b"# kept\nkind: ConfigMap\nmetadata: {name: c}\n",
+             "east/empty.yaml": b"# nothing\n---\n", "east/null.yaml": b"--- null\n",
+             "east/text.yaml": b"just text\n", "east/bad.yaml": b"a: [\n"}
+    changed = dict(files, **{"east/a.yaml": b"kind: ConfigMap\nmetadata: {name: b}\n"})
+    result = compare(files, changed)
+    identical = {k: v for k, v in files.items() if k != "east/a.yaml"}
+    assert result.unchanged == len(entries(identical)) == 3
+    assert sorted((c.status, c.entry.name) for c in result.changes) == \
+        [("added", "b"), ("removed", "a")]
