@@ -315,7 +315,8 @@ def diff(fleet: Path | None, out: Path, against: Path | None, revision: str | No
     result = compile_fleet(fleet, out, templates)
     report.add(result.warnings)
     if revision is not None:
-        before, label = files_at_revision(fleet, revision, templates), f"{fleet} at {revision}"
+        before, label = files_at_revision(fleet, revision, templates, out), \
+            f"{fleet} at {revision}"
     else:
         directory = against if against is not None else out
         before, label = read_tree(directory), str(directory)

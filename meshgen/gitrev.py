@@ -49,9 +49,12 @@ def _inside(path: Path, root: Path) -> str | None:
         return None
 
 
-def files_at_revision(fleet: Path, revision: str,
-                      templates: Path | None = None) -> dict[str, bytes]:
-    """The output tree of fleet as committed at revision ({} if the file did not exist)."""
+def files_at_revision(fleet: Path, revision: str, templates: Path | None = None,
+                      out: Path | None = None) -> dict[str, bytes]:
+    """The output tree of fleet as committed at revision ({} if the file did not exist).
+    The committed output directory out is left out of the extracted copy (a build does
+    not read it, and it may hold tens of thousands of files) unless it holds the fleet
+    or the templates."""
     if not fleet.parent.resolve().is_dir():
         raise _fail(fleet, f"{fleet.parent} is not a directory", "check the fleet path")
     root = Path(_git(fleet.parent.resolve(), "rev-parse", "--show-toplevel")).resolve()
@@ -65,7 +68,7 @@ def files_at_revision(fleet: Path, revision: str,
     with tempfile.TemporaryDirectory(prefix="meshgen-diff-") as tmp:
         tree = Path(tmp, "tree")
         tree.mkdir()
-        _extract(root, commit, tree)
+        _extract(root, commit, tree, _skipped(root, out, fleet, templates))
         old_fleet = tree / relative
         if not old_fleet.is_file():
             return {}
@@ -79,8 +82,22 @@ def files_at_revision(fleet: Path, revision: str,
                                       f"{revision}:{relative}")) from None
 
 
-def _extract(root: Path, commit: str, into: Path) -> None:
-    with subprocess.Popen(["git", "-C", str(root), "archive", "--format=tar", commit],
+def _skipped(root: Path, out: Path | None, *inputs: Path | None) -> str | None:
+    """out relative to root, when it is a directory strictly inside root that holds none
+    of the inputs."""
+    if out is None or (relative := _inside(out, root)) in (None, "."):
+        return None
+    resolved = out.resolve()
+    if any(i is not None and (i.resolve() == resolved or resolved in i.resolve().parents)
+           for i in inputs):
+        return None
+    return relative
+
+
+def _extract(root: Path, commit: str, into: Path, skip: str | None = None) -> None:
+    pathspec = ["--", ".", f":(exclude,literal){skip}"] if skip else []
+    with subprocess.Popen(["git", "-C", str(root), "archive", "--format=tar", commit,
+                           *pathspec],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:

@@ -226,3 +226,19 @@ def test_files_with_the_same_bytes_count_as_they_would_parsed() -> None:
     assert result.unchanged == len(entries(identical)) == 3
     assert sorted((c.status, c.entry.name) for c in result.changes) == \
         [("added", "b"), ("removed", "a")]
+
+
+def test_the_committed_output_is_left_out_of_the_extracted_revision(tmp_path: Path) -> None:
+    """diff --git extracts the revision without the output directory (a build never reads
+    it), unless that directory holds the fleet or the templates, or is the repository."""
+    from meshgen.gitrev import _skipped
+
+    root = tmp_path.resolve()
+    (root / "overlays").mkdir()
+    (root / "fleet").mkdir()
+    fleet = root / "fleet" / "fleet.yaml"
+    assert _skipped(root, root / "overlays", fleet, None) == "overlays"
+    assert _skipped(root, root, fleet, None) is None
+    assert _skipped(root, root / "fleet", fleet, None) is None
+    assert _skipped(root, root / "overlays", fleet, root / "overlays" / "templates") is None
+    assert _skipped(root, tmp_path.parent / "elsewhere", fleet, None) is None
