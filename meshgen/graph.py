@@ -36,15 +36,7 @@ def traffic_edges(plan: Plan) -> list[TrafficEdge]:
     for t in plan.traffic:
         if t.mesh in istio_meshes:  # between clusters of one mesh: istio_traffic.edges
             continue
-        reached: dict[str, list[str]] = {}
-        for d in t.route:
-            if d.peer is not None:
-                reached.setdefault(d.peer, []).append(f"{d.weight}%")
-        if t.mirror is not None and t.mirror.peer is not None:
-            reached.setdefault(t.mirror.peer, []).append(f"mirror {t.mirror_percent:g}%")
-        if t.failover is not None and t.failover.peer is not None:
-            reached.setdefault(t.failover.peer, []).append("failover")
-        for peer, parts in reached.items():
+        for peer, parts in t.reached("peer").items():
             lines.setdefault((t.mesh, peer), []).append(
                 f"{t.namespace}/{t.name}: " + ", ".join(parts))
     return [TrafficEdge(a, b, ("traffic", *lines[(a, b)])) for a, b in sorted(lines)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .. import model
 from ..backends.ossm2.services import _provides
@@ -100,6 +100,19 @@ class TrafficPlan:
 
     def destinations(self) -> list[Destination]:
         return [*self.route, *([self.mirror] if self.mirror else [])]
+
+    def reached(self, by: Literal["peer", "cluster"]) -> dict[str, list[str]]:
+        """What of this entry's traffic reaches each peer mesh (ossm2) or cluster (istio):
+        route weights, the mirror's percent, failover."""
+        reached: dict[str, list[str]] = {}
+        for d in self.route:
+            if (target := getattr(d, by)) is not None:
+                reached.setdefault(target, []).append(f"{d.weight}%")
+        if self.mirror is not None and (target := getattr(self.mirror, by)) is not None:
+            reached.setdefault(target, []).append(f"mirror {self.mirror_percent:g}%")
+        if self.failover is not None and (target := getattr(self.failover, by)) is not None:
+            reached.setdefault(target, []).append("failover")
+        return reached
 
 
 def _local_name(rule: ImportRule) -> tuple[str, str]:

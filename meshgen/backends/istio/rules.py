@@ -16,7 +16,7 @@ from ...plan.types import (
     MeshPlan,
 )
 from ...source import PathKey, load
-from ..ossm2.trust import _sealed_secret_problem as sealed_secret_problem
+from ..ossm2.trust import sealed_secret_problem
 from .resolve import MeshResolver
 from .types import CNI_NAMESPACE, IstioMeshPlan
 from .versions import CHANNELS, versions_of

@@ -231,15 +231,7 @@ def edges(traffic: list[TrafficPlan], meshes: list[IstioMeshPlan]) -> list[Clust
         mesh = by_name.get(t.mesh)
         if mesh is None:
             continue
-        reached: dict[str, list[str]] = {}
-        for d in t.route:
-            if d.cluster is not None:
-                reached.setdefault(d.cluster, []).append(f"{d.weight}%")
-        if t.mirror is not None and t.mirror.cluster is not None:
-            reached.setdefault(t.mirror.cluster, []).append(f"mirror {t.mirror_percent:g}%")
-        if t.failover is not None and t.failover.cluster is not None:
-            reached.setdefault(t.failover.cluster, []).append("failover")
-        for target, parts in reached.items():
+        for target, parts in t.reached("cluster").items():
             for caller in mesh.cluster_names:
                 if caller != target:
                     lines.setdefault((node_id(mesh.name, caller), node_id(mesh.name, target)),

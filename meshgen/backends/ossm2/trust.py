@@ -86,7 +86,7 @@ class TrustRules(Checker):
             self.error("MG120", f"sealed secret {first.location}: {first.message}", path,
                        "point sealedSecret at the file kubeseal wrote (`kubeseal -o yaml`)")
             return None
-        wrong = _sealed_secret_problem(data, mesh.namespace)
+        wrong = sealed_secret_problem(data, mesh.namespace)
         if wrong:
             self.error("MG120", f"sealed secret {mesh.ca.sealed_secret_path} {wrong}", path,
                        f"seal the `{CACERTS}` Secret of namespace {mesh.namespace}, e.g. "
@@ -281,7 +281,7 @@ def _missing_root_hint(mesh: MeshPlan) -> str:
     return "set ca.rootCert to the PEM file of the public root the mesh's CA chains to"
 
 
-def _sealed_secret_problem(data: Any, namespace: str) -> str | None:
+def sealed_secret_problem(data: Any, namespace: str) -> str | None:
     """Why a file is not the SealedSecret of `cacerts` in namespace, or None."""
     if not isinstance(data, dict):
         return "is not one YAML mapping"
