@@ -415,7 +415,8 @@ def runs_for(size: int, forced: int | None) -> int:
     return 3 if size <= 100 else 1
 
 
-def measure(size: int, work: Path, root_pem: str, runs: int, backend: str) -> Result:
+def measure(size: int, work: Path, root_pem: str, runs: int, backend: str,
+            with_kustomize: bool = True) -> Result:
     entry = synthetic_istio_fleet(size) if backend == "istio" else synthetic_fleet(size)
     repo = work / "repo"
     repo.mkdir()
@@ -458,7 +459,7 @@ def measure(size: int, work: Path, root_pem: str, runs: int, backend: str) -> Re
 
     clusters = sorted(rel.split("/")[0] for rel in files
                       if rel.count("/") == 1 and rel.endswith("/" + KUSTOMIZATION))
-    kustomized = kustomize_seconds(out, clusters)
+    kustomized = kustomize_seconds(out, clusters) if with_kustomize else None
     if kustomized:
         log(f"  kustomize {kustomized[0]:.2f} s for {len(clusters)} overlays")
     paths = object_paths(files)
@@ -578,6 +579,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "10,100,1000; istio: 200)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep fleets and outputs in a new n<N>-* directory under DIR")
+    parser.add_argument("--no-kustomize", action="store_true",
+                        help="skip the kustomize column (minutes at 3000 meshes)")
     parser.add_argument("--runs", type=positive_int, metavar="K",
                         help="timed runs of build and floor per size, best counts "
                         "(default: 3 up to 100 meshes, 1 above)")
@@ -604,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             work = Path(tempfile.mkdtemp(prefix=f"n{size}-", dir=root))
             results.append(measure(size, work, root_pem, runs_for(size, args.runs),
-                                   args.backend))
+                                   args.backend, not args.no_kustomize))
     if args.keep is not None:
         log(f"kept fleets and outputs under {args.keep}")
     print(table(results))
