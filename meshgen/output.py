@@ -96,7 +96,8 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
     for rel in files:
         safe_relative(rel)
     tree = scan(out)
-    current = {rel: _read(out / rel) for rel in files if rel in tree.files}
+    base = str(out)
+    current = {rel: _read(os.path.join(base, rel)) for rel in files if rel in tree.files}
     problems: list[OutputProblem] = []
     if LEGACY_JOURNAL in tree.files or LEGACY_JOURNAL in tree.dirs:
         problems.append(OutputProblem(
@@ -152,7 +153,7 @@ def _keys(out: Path, tree: Tree, mine: set[str]) -> list[OutputProblem]:
     contents: dict[str, bytes] = {}
     for rel, info in tree.files.items():
         if rel not in mine and rel != INVENTORY and info.st_size <= MAX_KEY_SCAN:
-            contents[rel] = _read(out / rel)
+            contents[rel] = _read(os.path.join(out, rel))
     return [OutputProblem(
         "MG097", "holds a private key inside the output directory, which is committed and "
         "delivered to clusters", str(p.location),
@@ -161,7 +162,7 @@ def _keys(out: Path, tree: Tree, mine: set[str]) -> list[OutputProblem]:
         for p in private_keys(contents, out)]
 
 
-def _read(path: Path) -> bytes:
+def _read(path: str | Path) -> bytes:
     try:
         return read_regular(path, MAX_READ)
     except OSError as exc:
@@ -269,26 +270,27 @@ def _fill(stage: Path, root: Path, files: dict[str, bytes], survey: _Survey) -> 
             and rel != INVENTORY]
     keep += diff.unchanged
     made: set[str] = {""}
+    staged, current = str(stage), str(root)
 
     def directory(rel_dir: str) -> None:
         if rel_dir in made:
             return
         parent = os.path.dirname(rel_dir)
         directory(parent)
-        os.mkdir(stage / rel_dir)
+        os.mkdir(os.path.join(staged, rel_dir))
         if rel_dir in tree.dirs:
-            os.chmod(stage / rel_dir, stat.S_IMODE(tree.dirs[rel_dir].st_mode))
+            os.chmod(os.path.join(staged, rel_dir), stat.S_IMODE(tree.dirs[rel_dir].st_mode))
         made.add(rel_dir)
 
     for rel in sorted(tree.empty_dirs):
         directory(rel)
     for rel in sorted(keep):
         directory(os.path.dirname(rel))
-        _link(root / rel, stage / rel)
+        _link(os.path.join(current, rel), os.path.join(staged, rel))
     for rel in diff.added + diff.modified:
         directory(os.path.dirname(rel))
         try:
-            with open(stage / rel, "xb") as handle:
+            with open(os.path.join(staged, rel), "xb") as handle:
                 handle.write(files[rel])
         except OSError as exc:  # name the file the user knows, not the staged one
             raise OSError(exc.errno, exc.strerror, str(root / rel)) from None
@@ -304,7 +306,7 @@ def _fill(stage: Path, root: Path, files: dict[str, bytes], survey: _Survey) -> 
             os.utime(stage / rel, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
-def _link(source: Path, target: Path) -> None:
+def _link(source: str | Path, target: str | Path) -> None:
     """The same file in the new tree: a hard link, or a copy (with its times) where the
     file system or its owner forbids links."""
     try:

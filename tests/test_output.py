@@ -169,3 +169,29 @@ def test_a_stale_file_may_become_a_directory(tmp_path: Path) -> None:
     diff = output.write_tree(out, files(a__b="2"))
     assert diff.stale == ["a"] and diff.added == ["a/b"]
     assert (out / "a" / "b").read_bytes() == GEN + b"2"
+
+
+def _pure_posix_verdict(rel: str) -> bool:
+    """The rules safe_relative had as PurePosixPath checks: True when the path is refused."""
+    import re
+    from pathlib import PurePosixPath
+    path = PurePosixPath(rel)
+    return (path.as_posix() != rel or path.is_absolute() or "\\" in rel or not path.parts
+            or any(p in ("", ".", "..") for p in path.parts)
+            or path.parts[0].startswith(".meshgen-")
+            or re.search("[\x00-\x1f\x7f]", rel) is not None)
+
+
+@pytest.mark.parametrize("rel", [
+    "", ".", "..", "/", "//", "//a", "///a", "a/", "a//b", "./a", "a/.", "a/./b", "a/..",
+    "a/../b", "..a", "a..", ".a", "a/.b", "...", "a\\b", "\\", "a/b\x00", "a\tb", "a\nb",
+    "a\x7f", ".meshgen-x", ".meshgen-", "a/.meshgen-x", ".meshgen", "é/ü.yaml", " ", "a /b",
+    "east/kustomization.yaml", "delivery/argocd/applicationset.yaml", "~", "a/~/b", "-", "*"])
+def test_the_fast_path_check_gives_the_verdicts_of_pure_posix_path(rel: str) -> None:
+    from meshgen.outtree import safe_relative
+    try:
+        safe_relative(rel)
+        refused = False
+    except output.OutputError:
+        refused = True
+    assert refused == _pure_posix_verdict(rel)
