@@ -20,7 +20,10 @@ LEGACY_JOURNAL = ".meshgen-journal"
 RESERVED_PREFIX = ".meshgen-"
 MAX_INVENTORY = 64 * 1024 * 1024
 _MARKER = HEADER_PREFIX.encode()
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
+# an empty, "." or ".." part (which covers absolute paths), a reserved name, a
+# backslash or a control character
+_UNSAFE = re.compile(r"(?:^|/)(?:\.\.?)?(?:/|\Z)|(?:^|/)" + re.escape(RESERVED_PREFIX)
+                     + r"|[\\\x00-\x1f\x7f]")
 _INVENTORY_NOTE = (b"# The files this fleet wrote in this directory, one a line: meshgen "
                    b"overwrites and prunes only these.\n")
 
@@ -38,13 +41,11 @@ class Tree:
 def safe_relative(rel: str) -> str:
     """A relative path that stays inside the output directory, or OutputError.
 
-    Plain string checks, called once per file of a build: the verdicts are those of
-    PurePosixPath (no empty, "." or ".." part, not absolute, in normal form), which a
-    test compares on awkward paths. No part may take a reserved name (the inventories
-    of top-level directories, the stage and lock beside the tree)."""
-    parts = rel.split("/")
-    if "\\" in rel or any(p in ("", ".", "..") for p in parts) \
-            or any(p.startswith(RESERVED_PREFIX) for p in parts) or _CONTROL.search(rel):
+    One regular expression, run once per file of a build and per inventory line: the
+    verdicts are those of PurePosixPath (no empty, "." or ".." part, not absolute, in
+    normal form), which a test compares on awkward paths. No part may take a reserved
+    name (the inventories of top-level directories, the stage and lock beside the tree)."""
+    if _UNSAFE.search(rel):
         raise OutputError(f"refusing to write {rel!r}: it would leave the output directory "
                           "or take a name meshgen reserves")
     return rel

@@ -190,7 +190,9 @@ def _pure_posix_verdict(rel: str) -> bool:
     "", ".", "..", "/", "//", "//a", "///a", "a/", "a//b", "./a", "a/.", "a/./b", "a/..",
     "a/../b", "..a", "a..", ".a", "a/.b", "...", "a\\b", "\\", "a/b\x00", "a\tb", "a\nb",
     "a\x7f", ".meshgen-x", ".meshgen-", "a/.meshgen-x", ".meshgen", "é/ü.yaml", " ", "a /b",
-    "east/kustomization.yaml", "delivery/argocd/applicationset.yaml", "~", "a/~/b", "-", "*"])
+    "east/kustomization.yaml", "delivery/argocd/applicationset.yaml", "~", "a/~/b", "-", "*",
+    "a\n", "..\n", "a/\n", "/a/b", "a/b/", "a/...", "a/.../b", "a/.x/b", "a.meshgen-x",
+    "a/x.meshgen-inventory", ".meshgen-inventory", "a/.meshgen-inventory"])
 def test_the_fast_path_check_gives_the_verdicts_of_pure_posix_path(rel: str) -> None:
     from meshgen.outtree import safe_relative
     try:
