@@ -183,8 +183,8 @@ def _check(fleet: Path, out: Path, templates: Path | None, result: Build,
     if templates:
         command += ["--templates", str(templates)]
     fix = f"run: {shlex.join(command)}"
-    inventory = [output.INVENTORY] if diff.inventory else []
-    for label, paths in (("out of date", diff.modified + inventory), ("missing", diff.added),
+    for label, paths in (("out of date", diff.modified + diff.inventories),
+                         ("missing", diff.added),
                          ("stale", diff.stale)):
         for rel in paths:
             if report.fmt == "text":

@@ -1,12 +1,15 @@
-"""Writing the output tree: whole-tree atomic, incremental, owning only what it wrote.
+"""Writing the output tree: atomic, incremental, owning only what it wrote.
 
 A build takes the output directory's lock, reads the tree as it is (refusing symlinks,
-FIFOs and private keys in it), then builds the complete new tree in a staging directory
-beside it: unchanged files and files meshgen did not write are hard links to the ones in
-place (same inode, bytes and mtime), new and changed files are written there. One
-renameat2(RENAME_EXCHANGE) swaps the staged tree in, so every reader (and every death of
+FIFOs and private keys in it), then rebuilds in a staging directory beside it the
+smallest directory that holds every change (a cluster's directory when only that
+cluster changed, the whole tree when changes span several top-level directories):
+unchanged files and files meshgen did not write are hard links to the ones in place
+(same inode, bytes and mtime), new and changed files are written there. One
+renameat2(RENAME_EXCHANGE) swaps that directory in, so every reader (and every death of
 the process) sees the old tree or the new one, never a mix, and no later build has
-anything to finish. No recovery state is kept: nothing the tree holds is ever replayed.
+anything to finish; everything outside it is not touched. No recovery state is kept:
+nothing the tree holds is ever replayed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import shutil
 import signal
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +31,14 @@ from .outlock import locked, resolved
 from .outtree import (
     INVENTORY,
     LEGACY_JOURNAL,
+    Inventory,
+    Ownership,
     Tree,
     header_line,
-    inventory_text,
+    inventory_texts,
     owned,
+    ownership,
+    read_inventories,
     read_regular,
     safe_relative,
     scan,
@@ -63,11 +70,18 @@ class TreeDiff:
     modified: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    inventory: bool = False  # the inventory is missing or out of date
+    # inventories to write, rewrite or remove (a removed one is of a directory this fleet
+    # no longer writes in, or the root inventory of an older meshgen's output)
+    inventories: list[str] = field(default_factory=list)
+
+    @property
+    def inventory(self) -> bool:
+        """An inventory is missing or out of date."""
+        return bool(self.inventories)
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.modified or self.stale or self.inventory)
+        return bool(self.added or self.modified or self.stale or self.inventories)
 
 
 def write_atomic(target: Path, data: bytes, mode: int = 0o644) -> None:
@@ -88,24 +102,35 @@ def write_atomic(target: Path, data: bytes, mode: int = 0o644) -> None:
 @dataclass
 class _Survey:
     tree: Tree
-    mine: set[str]
+    ownership: Ownership
     diff: TreeDiff
+    inventories: dict[str, bytes]  # what each inventory of the new tree holds
 
 
-def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
+def _survey(out: Path, files: dict[str, bytes], reused: Collection[str] = ()) -> _Survey:
     for rel in files:
         safe_relative(rel)
+    vouched = frozenset(reused)
+    if both := sorted(vouched & files.keys()):
+        raise ValueError(f"reused files are also among the files to write: {both[:5]}")
     tree = scan(out)
-    current = {rel: _read(out / rel) for rel in files if rel in tree.files}
+    if absent := sorted(rel for rel in vouched if rel not in tree.files):
+        raise ValueError(f"reused files are not regular files under {out}: {absent[:5]}")
+    base = str(out)
+    current = {rel: _read(os.path.join(base, rel)) for rel in files if rel in tree.files}
     problems: list[OutputProblem] = []
     if LEGACY_JOURNAL in tree.files or LEGACY_JOURNAL in tree.dirs:
         problems.append(OutputProblem(
             "MG141", "is recovery state in the output tree; meshgen keeps none there and "
             "never replays one (a commit can put such a file there)",
             str(out / LEGACY_JOURNAL), "remove it after checking where it came from"))
-    header = header_line(files)
-    mine = owned(tree, header, current)
-    diff = TreeDiff(stale=sorted(mine - files.keys()))
+    inventories = read_inventories(tree)
+    header = header_line(files) or _listed_header(inventories, vouched)
+    own = ownership(tree, header, current, vouched, inventories)
+    if unlisted := sorted(rel for rel in vouched if own.listed.get(rel) != header):
+        raise ValueError(f"reused files are not in this fleet's inventory: {unlisted[:5]}")
+    mine = own.mine
+    diff = TreeDiff(stale=sorted(mine - files.keys() - vouched))
     in_the_way = tree.files.keys() - set(diff.stale)
     for rel, data in sorted(files.items()):
         if rel in tree.files and rel in mine:
@@ -126,10 +151,13 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
                 "replace it", str(out / blocker), "move it away"))
         else:
             diff.added.append(rel)
-    inventory = inventory_text(files) if files else b""
-    current_inventory = _read(out / INVENTORY) if INVENTORY in tree.files else None
-    diff.inventory = bool(files) and current_inventory != inventory
-    problems += _keys(out, tree, mine)
+    if vouched:
+        diff.unchanged = sorted([*diff.unchanged, *vouched])
+    wanted = inventory_texts([*files, *vouched], header) if files or vouched else {}
+    diff.inventories = sorted(
+        rel for rel in wanted.keys() | inventories.keys()
+        if rel not in inventories or wanted.get(rel) != inventories[rel].data)
+    problems += _keys(out, tree, mine | inventories.keys())
     if problems:
         exit_code = EXIT_ENVIRONMENT if all(p.code == "MG140" for p in problems) else 2
         if len(problems) > MAX_PROBLEMS:
@@ -138,7 +166,16 @@ def _survey(out: Path, files: dict[str, bytes]) -> _Survey:
                 "MG099", f"{plural(more, 'more problem')} in the output directory not shown",
                 str(out))]
         raise OutputError(problems=problems, exit=exit_code)
-    return _Survey(tree, mine, diff)
+    return _Survey(tree, own, diff, wanted)
+
+
+def _listed_header(inventories: dict[str, Inventory], vouched: frozenset[str]) -> bytes:
+    """The header of a build that writes nothing itself: that of its reused files."""
+    headers = {inventory.header for inventory in inventories.values()
+               if not vouched.isdisjoint(inventory.listed)}
+    if len(headers) > 1:
+        raise ValueError("reused files are listed under different headers")
+    return next(iter(headers), b"")
 
 
 def _parents(rel: str) -> list[str]:
@@ -146,13 +183,13 @@ def _parents(rel: str) -> list[str]:
     return ["/".join(parts[:n]) for n in range(1, len(parts))]
 
 
-def _keys(out: Path, tree: Tree, mine: set[str]) -> list[OutputProblem]:
+def _keys(out: Path, tree: Tree, mine: Collection[str]) -> list[OutputProblem]:
     """A private key in any file under --out that meshgen did not write (its own files
     were scanned before they were rendered into bytes)."""
     contents: dict[str, bytes] = {}
     for rel, info in tree.files.items():
-        if rel not in mine and rel != INVENTORY and info.st_size <= MAX_KEY_SCAN:
-            contents[rel] = _read(out / rel)
+        if rel not in mine and info.st_size <= MAX_KEY_SCAN:
+            contents[rel] = _read(os.path.join(out, rel))
     return [OutputProblem(
         "MG097", "holds a private key inside the output directory, which is committed and "
         "delivered to clusters", str(p.location),
@@ -161,7 +198,7 @@ def _keys(out: Path, tree: Tree, mine: set[str]) -> list[OutputProblem]:
         for p in private_keys(contents, out)]
 
 
-def _read(path: Path) -> bytes:
+def _read(path: str | Path) -> bytes:
     try:
         return read_regular(path, MAX_READ)
     except OSError as exc:
@@ -169,9 +206,9 @@ def _read(path: Path) -> bytes:
                           where=str(path), exit=EXIT_ENVIRONMENT) from None
 
 
-def compare(out: Path, files: dict[str, bytes]) -> TreeDiff:
+def compare(out: Path, files: dict[str, bytes], reused: Collection[str] = ()) -> TreeDiff:
     """What write_tree would change (OutputError for what it would refuse)."""
-    return _survey(resolved(out), files).diff
+    return _survey(resolved(out), files, reused).diff
 
 
 def generated_files(out: Path) -> set[str]:
@@ -186,12 +223,18 @@ def read_tree(out: Path) -> dict[str, bytes]:
     return {rel: _read(root / rel) for rel in sorted(generated_files(root))}
 
 
-def write_tree(out: Path, files: dict[str, bytes]) -> TreeDiff:
-    """Bring out to exactly files (plus any files meshgen did not write), in one swap."""
+def write_tree(out: Path, files: dict[str, bytes], reused: Collection[str] = ()) -> TreeDiff:
+    """Bring out to exactly files (plus any files meshgen did not write), in one swap.
+
+    reused: files the caller vouches are on disk already, listed in this fleet's
+    inventory under its header and holding exactly the bytes this build would write
+    (proved under the same lock, e.g. from stat records). They are neither opened nor
+    rewritten, count as unchanged and stay listed; one that is also in files or is not a
+    regular file under out is a programming error (ValueError, nothing written)."""
     with _no_sigxfsz(), locked(out):
         root = resolved(out)
         _clear_leftovers(root)
-        survey = _survey(root, files)
+        survey = _survey(root, files, reused)
         if survey.diff.changed:
             _replace(root, files, survey)
         return survey.diff
@@ -216,15 +259,39 @@ def _stage_prefix(root: Path) -> str:
     return f".{root.name}{STAGE_INFIX}"
 
 
+def _previous(root: Path, rel_dir: str) -> Path:
+    """Where the fallback without an atomic exchange moves the directory it replaces: the
+    name says which one it was, so that the next build can put it back."""
+    suffix = f"-{rel_dir.encode().hex()}" if rel_dir else ""
+    return root.parent / f".{root.name}{PREVIOUS_SUFFIX}{suffix}"
+
+
 def _clear_leftovers(root: Path) -> None:
-    """What a killed build left beside out (under the lock, so no build is using it)."""
-    previous = root.parent / f".{root.name}{PREVIOUS_SUFFIX}"
-    restore(root, previous)
+    """What a killed build left beside out (under the lock, so no build is using it): a
+    directory moved away by the fallback's first rename goes back, stages are removed."""
+    restore(root, _previous(root, ""))
+    previous = f".{root.name}{PREVIOUS_SUFFIX}"
     with contextlib.suppress(OSError):
-        for entry in os.scandir(root.parent):
-            if (entry.name.startswith(_stage_prefix(root)) or entry.name == previous.name) \
-                    and entry.is_dir(follow_symlinks=False):
+        for entry in sorted(os.scandir(root.parent), key=lambda e: e.name):
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if entry.name.startswith(f"{previous}-"):
+                rel_dir = _hex_path(entry.name.removeprefix(f"{previous}-"))
+                target = os.path.join(root, rel_dir) if rel_dir else ""
+                if target and os.path.realpath(os.path.dirname(target)) == \
+                        os.path.join(root, os.path.dirname(rel_dir)).rstrip("/"):
+                    restore(Path(target), Path(entry.path))
+            if entry.name.startswith(_stage_prefix(root)) or entry.name == previous \
+                    or entry.name.startswith(f"{previous}-"):
                 shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _hex_path(text: str) -> str:
+    """The relative directory a previous-tree name encodes ("" when it encodes none)."""
+    try:
+        return safe_relative(bytes.fromhex(text).decode())
+    except (ValueError, OutputError):
+        return ""
 
 
 def _replace(root: Path, files: dict[str, bytes], survey: _Survey) -> None:
@@ -234,22 +301,22 @@ def _replace(root: Path, files: dict[str, bytes], survey: _Survey) -> None:
         raise OutputError(f"cannot create the staging directory beside the output: "
                           f"{exc.strerror}", code="MG140", where=str(root.parent),
                           exit=EXIT_ENVIRONMENT) from None
-    target = root
+    rel_dir = _changed_directory(survey)
+    target = root / rel_dir if rel_dir else root
     try:
-        _fill(stage, root, files, survey)
+        _fill(stage, root, rel_dir, files, survey)
         if hasattr(os, "sync"):
             os.sync()  # the staged files are durable before the swap publishes them
-        target = root
-        if root.exists():
-            old = replace_tree(stage, root, root.parent / f".{root.name}{PREVIOUS_SUFFIX}")
+        if rel_dir in survey.tree.dirs:
+            old = replace_tree(stage, target, _previous(root, rel_dir))
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(stage, root)
-        _fsync_dir(root.parent)
+        else:  # a new directory (or a new tree): one rename creates it whole
+            os.rename(stage, target)
+        _fsync_dir(target.parent)
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
         where = exc.filename if isinstance(exc.filename, str) else str(target)
-        where = where.replace(str(stage), str(root), 1)
+        where = where.replace(str(stage), str(target), 1)
         raise OutputError(f"cannot write: {exc.strerror or exc}", code="MG140", where=where,
                           exit=EXIT_ENVIRONMENT,
                           hint="the output directory is as it was; free space, raise the "
@@ -259,52 +326,86 @@ def _replace(root: Path, files: dict[str, bytes], survey: _Survey) -> None:
         raise
 
 
-def _fill(stage: Path, root: Path, files: dict[str, bytes], survey: _Survey) -> None:
-    """The complete new tree in stage: links to what stays, new bytes for what changes."""
+def _changed_directory(survey: _Survey) -> str:
+    """The smallest directory that holds every change, relative to out ("" for the whole
+    tree): it exists, or its parent does; and it still holds something afterwards (a
+    directory that empties is removed by staging its parent without it)."""
     tree, diff = survey.tree, survey.diff
-    os.chmod(stage, stat.S_IMODE(tree.dirs[""].st_mode) if "" in tree.dirs
-             else 0o777 & ~_umask())
-    stale = set(diff.stale)
-    keep = [rel for rel in tree.files if rel not in stale and rel not in files
-            and rel != INVENTORY]
-    keep += diff.unchanged
-    made: set[str] = {""}
+    if "" not in tree.dirs:
+        return ""
+    changes = [*diff.added, *diff.modified, *diff.stale, *diff.inventories]
+    common = os.path.dirname(changes[0]).split("/") if changes else []
+    for rel in changes[1:]:
+        parts = os.path.dirname(rel).split("/")
+        n = 0
+        while n < len(common) and n < len(parts) and common[n] == parts[n]:
+            n += 1
+        del common[n:]
+    rel_dir = "/".join(common)
+    while rel_dir and rel_dir not in tree.dirs and os.path.dirname(rel_dir) not in tree.dirs:
+        rel_dir = os.path.dirname(rel_dir)
+    while rel_dir and not _holds_anything(survey, rel_dir + "/"):
+        rel_dir = os.path.dirname(rel_dir)
+    return rel_dir
 
-    def directory(rel_dir: str) -> None:
-        if rel_dir in made:
+
+def _holds_anything(survey: _Survey, prefix: str) -> bool:
+    gone = set(survey.diff.stale)
+    return any(rel.startswith(prefix) for rel in survey.inventories) or \
+        any(rel.startswith(prefix) for rel in survey.diff.added) or \
+        any(rel.startswith(prefix) for rel in survey.tree.empty_dirs) or \
+        any(rel.startswith(prefix) and rel not in gone and rel not in survey.ownership
+            .inventories for rel in survey.tree.files)
+
+
+def _fill(stage: Path, root: Path, rel_dir: str, files: dict[str, bytes],
+          survey: _Survey) -> None:
+    """The new rel_dir in stage: links to what stays, new bytes for what changes."""
+    tree, diff = survey.tree, survey.diff
+    prefix = f"{rel_dir}/" if rel_dir else ""
+    cut = len(prefix)
+    os.chmod(stage, stat.S_IMODE(tree.dirs[rel_dir].st_mode) if rel_dir in tree.dirs
+             else 0o777 & ~_umask())
+    rewritten = {*diff.stale, *diff.modified, *survey.ownership.inventories}
+    keep = [rel for rel in tree.files if rel.startswith(prefix) and rel not in rewritten]
+    keep += [rel for rel in survey.ownership.inventories
+             if rel.startswith(prefix) and rel not in diff.inventories]
+    made: set[str] = {""}
+    staged, current = str(stage), str(root)
+
+    def directory(inner: str) -> None:
+        if inner in made:
             return
-        parent = os.path.dirname(rel_dir)
-        directory(parent)
-        os.mkdir(stage / rel_dir)
-        if rel_dir in tree.dirs:
-            os.chmod(stage / rel_dir, stat.S_IMODE(tree.dirs[rel_dir].st_mode))
-        made.add(rel_dir)
+        directory(os.path.dirname(inner))
+        os.mkdir(os.path.join(staged, inner))
+        if prefix + inner in tree.dirs:
+            os.chmod(os.path.join(staged, inner),
+                     stat.S_IMODE(tree.dirs[prefix + inner].st_mode))
+        made.add(inner)
 
     for rel in sorted(tree.empty_dirs):
-        directory(rel)
+        if rel.startswith(prefix):
+            directory(rel[cut:])
     for rel in sorted(keep):
-        directory(os.path.dirname(rel))
-        _link(root / rel, stage / rel)
-    for rel in diff.added + diff.modified:
-        directory(os.path.dirname(rel))
+        directory(os.path.dirname(rel[cut:]))
+        _link(os.path.join(current, rel), os.path.join(staged, rel[cut:]))
+    new = [(rel, files[rel]) for rel in diff.added + diff.modified]
+    new += [(rel, survey.inventories[rel]) for rel in diff.inventories
+            if rel in survey.inventories]
+    for rel, data in new:
+        directory(os.path.dirname(rel[cut:]))
         try:
-            with open(stage / rel, "xb") as handle:
-                handle.write(files[rel])
+            with open(os.path.join(staged, rel[cut:]), "xb") as handle:
+                handle.write(data)
         except OSError as exc:  # name the file the user knows, not the staged one
-            raise OSError(exc.errno, exc.strerror, str(root / rel)) from None
-    if files:
-        inventory = stage / INVENTORY
-        if not diff.inventory:
-            _link(root / INVENTORY, inventory)
-        else:
-            inventory.write_bytes(inventory_text(files))
-    for rel in sorted(made - {""}, key=lambda d: -d.count("/")):
-        if rel in tree.dirs:  # mkdir and the files inside touched it; keep the old time
-            info = tree.dirs[rel]
-            os.utime(stage / rel, ns=(info.st_atime_ns, info.st_mtime_ns))
+            raise OSError(exc.errno, exc.strerror, os.path.join(current, rel)) from None
+    for inner in sorted(made - {""}, key=lambda d: -d.count("/")):
+        if prefix + inner in tree.dirs:  # mkdir and the files inside touched it: old time
+            info = tree.dirs[prefix + inner]
+            os.utime(os.path.join(staged, inner), ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
-def _link(source: Path, target: Path) -> None:
+def _link(source: str | Path, target: str | Path) -> None:
     """The same file in the new tree: a hard link, or a copy (with its times) where the
     file system or its owner forbids links."""
     try:

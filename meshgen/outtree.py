@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .outerrors import EXIT_ENVIRONMENT, OutputError, OutputProblem
 
@@ -20,7 +20,10 @@ LEGACY_JOURNAL = ".meshgen-journal"
 RESERVED_PREFIX = ".meshgen-"
 MAX_INVENTORY = 64 * 1024 * 1024
 _MARKER = HEADER_PREFIX.encode()
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
+# an empty, "." or ".." part (which covers absolute paths), a reserved name, a
+# backslash or a control character
+_UNSAFE = re.compile(r"(?:^|/)(?:\.\.?)?(?:/|\Z)|(?:^|/)" + re.escape(RESERVED_PREFIX)
+                     + r"|[\\\x00-\x1f\x7f]")
 _INVENTORY_NOTE = (b"# The files this fleet wrote in this directory, one a line: meshgen "
                    b"overwrites and prunes only these.\n")
 
@@ -35,15 +38,17 @@ class Tree:
     empty_dirs: set[str] = field(default_factory=set)
 
 
-def safe_relative(rel: str) -> PurePosixPath:
-    """A relative path that stays inside the output directory, or OutputError."""
-    path = PurePosixPath(rel)
-    escapes = path.as_posix() != rel or path.is_absolute() or "\\" in rel
-    if escapes or not path.parts or any(p in ("", ".", "..") for p in path.parts) \
-            or path.parts[0].startswith(RESERVED_PREFIX) or _CONTROL.search(rel):
+def safe_relative(rel: str) -> str:
+    """A relative path that stays inside the output directory, or OutputError.
+
+    One regular expression, run once per file of a build and per inventory line: the
+    verdicts are those of PurePosixPath (no empty, "." or ".." part, not absolute, in
+    normal form), which a test compares on awkward paths. No part may take a reserved
+    name (the inventories of top-level directories, the stage and lock beside the tree)."""
+    if _UNSAFE.search(rel):
         raise OutputError(f"refusing to write {rel!r}: it would leave the output directory "
                           "or take a name meshgen reserves")
-    return path
+    return rel
 
 
 def scan(root: Path) -> Tree:
@@ -92,7 +97,7 @@ def scan(root: Path) -> Tree:
     return tree
 
 
-def read_regular(path: Path, limit: int) -> bytes:
+def read_regular(path: str | Path, limit: int) -> bytes:
     """At most limit + 1 bytes of a file that must be regular when it is opened: no
     symlink is followed and a FIFO that took its place is not waited on."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -104,7 +109,7 @@ def read_regular(path: Path, limit: int) -> bytes:
         return handle.read(min(limit, info.st_size) + 1)
 
 
-def first_line(path: Path) -> bytes:
+def first_line(path: str | Path) -> bytes:
     try:
         data = read_regular(path, 4096)
     except OSError:
@@ -120,24 +125,57 @@ def header_line(files: dict[str, bytes]) -> bytes:
     return data.split(b"\n", 1)[0] + b"\n" if data.startswith(_MARKER) else b""
 
 
-def inventory_text(files: dict[str, bytes]) -> bytes:
-    return header_line(files) + _INVENTORY_NOTE + b"".join(
-        f"{rel}\n".encode() for rel in sorted(files))
+def inventory_of(rel: str) -> str:
+    """The inventory that lists a generated file: the one in its top-level directory, or
+    the root one for a file at the top of the tree."""
+    top, sep, _ = rel.partition("/")
+    return f"{top}/{INVENTORY}" if sep else INVENTORY
 
 
-def read_inventory(tree: Tree) -> tuple[bytes, set[str]] | None:
-    """The header line and files an inventory lists (None when there is none)."""
-    if INVENTORY not in tree.files:
-        return None
-    path = tree.root / INVENTORY
+def inventory_texts(paths: Iterable[str], header: bytes) -> dict[str, bytes]:
+    """The inventories of a build's files, by path: each top-level directory lists its
+    own files (relative to it), so a change inside one directory rewrites only its
+    inventory."""
+    names: dict[str, list[str]] = {}
+    for rel in paths:
+        top, sep, rest = rel.partition("/")
+        if sep:
+            names.setdefault(f"{top}/{INVENTORY}", []).append(rest)
+        else:
+            names.setdefault(INVENTORY, []).append(rel)
+    return {inventory: header + _INVENTORY_NOTE + "".join(f"{n}\n" for n in sorted(listed))
+            .encode() for inventory, listed in sorted(names.items())}
+
+
+@dataclass
+class Inventory:
+    data: bytes
+    header: bytes
+    listed: set[str]  # paths relative to the output directory
+
+
+def read_inventories(tree: Tree) -> dict[str, Inventory]:
+    """Every inventory of the tree, by path: the root one and one per top-level directory.
+    The root one of an older meshgen lists the whole tree; it is read the same way."""
+    found = {}
+    candidates = [INVENTORY] + [f"{d}/{INVENTORY}" for d in sorted(tree.dirs)
+                                if d and "/" not in d]
+    for rel in candidates:
+        if rel in tree.files:
+            found[rel] = _read_inventory(tree.root, rel)
+    return found
+
+
+def _read_inventory(root: Path, rel: str) -> Inventory:
+    path = os.path.join(root, rel)
     try:
         data = read_regular(path, MAX_INVENTORY)
     except OSError as exc:
-        raise _environment(path, "cannot read", exc) from None
+        raise _environment(Path(path), "cannot read", exc) from None
 
     def broken(why: str) -> OutputError:
         return OutputError(f"is not a meshgen inventory: {why}", code="MG096",
-                           where=str(path), hint="remove it; meshgen will then own only "
+                           where=path, hint="remove it; meshgen will then own only "
                            "the files whose header names this fleet")
 
     if len(data) > MAX_INVENTORY:
@@ -148,46 +186,68 @@ def read_inventory(tree: Tree) -> tuple[bytes, set[str]] | None:
         raise broken("not UTF-8") from None
     if len(lines) < 3 or not lines[0].startswith(HEADER_PREFIX) or lines[-1] != "":
         raise broken("no meshgen header")
+    prefix = rel[:-len(INVENTORY)]  # "<dir>/", or "" at the root
     listed: set[str] = set()
-    for number, rel in enumerate(lines[2:-1], start=3):
+    for number, name in enumerate(lines[2:-1], start=3):
         try:
-            safe_relative(rel)
+            safe_relative(name)
         except OutputError:
             raise broken(f"line {number} names a path outside the output directory") from None
-        listed.add(rel)
-    return (lines[0] + "\n").encode(), listed
+        listed.add(prefix + name)
+    return Inventory(data, (lines[0] + "\n").encode(), listed)
 
 
-def owned(tree: Tree, header: bytes | None, read: Mapping[str, bytes] | None = None
-          ) -> set[str]:
-    """The files under the tree that this fleet wrote: listed in the inventory and still
-    starting with the header it lists them under. Without an inventory (output of an
+@dataclass
+class Ownership:
+    mine: set[str]  # the files this fleet wrote
+    inventories: dict[str, Inventory]
+    listed: dict[str, bytes]  # every listed file, with the header it is listed under
+
+
+def ownership(tree: Tree, header: bytes | None, read: Mapping[str, bytes] | None = None,
+              vouched: Collection[str] = (),
+              inventories: dict[str, Inventory] | None = None) -> Ownership:
+    """The files under the tree that this fleet wrote: listed in an inventory and still
+    starting with the header they are listed under. Without any inventory (output of an
     older meshgen) the files whose header names this fleet; with header None, any
-    meshgen header. read: contents already read, by path."""
-    inventory = read_inventory(tree)
-    if inventory is not None:
-        listed_header, listed = inventory
-        if header and listed_header != header:
+    meshgen header. read: contents already read, by path; vouched: files the caller
+    proved are this fleet's own output, which are not opened."""
+    if inventories is None:
+        inventories = read_inventories(tree)
+    listed: dict[str, bytes] = {}
+    for rel, inventory in inventories.items():
+        if header and inventory.header != header:
             raise OutputError(
-                f"holds the output of another fleet ({_source(listed_header)}); meshgen "
+                f"holds the output of another fleet ({_source(inventory.header)}); meshgen "
                 "will not overwrite or prune another fleet's files",
-                code="MG096", where=str(tree.root / INVENTORY),
+                code="MG096", where=os.path.join(tree.root, rel),
                 hint="give this fleet its own --out (or remove that directory, when it is "
                      "this fleet's output under an older fleet path)")
-        header = header or listed_header
-        candidates = listed & tree.files.keys()
+        for path in inventory.listed:
+            listed[path] = inventory.header
+    if inventories:
+        candidates = {rel: listed[rel] for rel in listed if rel in tree.files}
     else:
-        candidates = set(tree.files) - {INVENTORY}
+        candidates = dict.fromkeys(tree.files, header or b"")
     found = set()
-    for rel in candidates:
+    for rel, expected in candidates.items():
+        if rel in vouched:
+            found.add(rel)
+            continue
         if read is not None and rel in read:
             data = read[rel]
             line = data.split(b"\n", 1)[0] + b"\n" if b"\n" in data else b""
         else:
-            line = first_line(tree.root / rel)
-        if (line == header) if header else line.startswith(_MARKER):
+            line = first_line(os.path.join(tree.root, rel))
+        if (line == expected) if expected else line.startswith(_MARKER):
             found.add(rel)
-    return found
+    return Ownership(found, inventories, listed)
+
+
+def owned(tree: Tree, header: bytes | None, read: Mapping[str, bytes] | None = None
+          ) -> set[str]:
+    """The files under the tree that this fleet wrote (see ownership)."""
+    return ownership(tree, header, read).mine
 
 
 def _source(header: bytes) -> str:

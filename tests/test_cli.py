@@ -44,8 +44,9 @@ def test_build_then_check(tmp_path: Path) -> None:
     stale = tmp_path / "overlays" / "gone" / "kustomization.yaml"
     stale.parent.mkdir()
     shutil.copy(tmp_path / "overlays" / "east" / "kustomization.yaml", stale)
-    with open(tmp_path / "overlays" / ".meshgen-inventory", "a") as inventory:
-        inventory.write("gone/kustomization.yaml\n")  # written by an earlier build
+    listing = (tmp_path / "overlays" / "east" / ".meshgen-inventory").read_text()
+    (stale.parent / ".meshgen-inventory").write_text(  # as written by an earlier build
+        "".join(listing.splitlines(keepends=True)[:2]) + "kustomization.yaml\n")
     check = meshgen("build", "--check", cwd=tmp_path)
     assert check.returncode == 1
     lines = check.stdout.splitlines()

@@ -26,10 +26,13 @@ def test_first_build_writes_everything(tmp_path: Path) -> None:
     diff = output.write_tree(out, files(a__kustomization_yaml="a", b__x__y_yaml="b"))
     assert sorted(diff.added) == ["a/kustomization_yaml", "b/x/y_yaml"]
     assert (out / "b/x/y_yaml").read_bytes() == GEN + b"b"
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [output.INVENTORY]
-    assert (out / output.INVENTORY).read_bytes() == (
-        GEN + b"# The files this fleet wrote in this directory, one a line: meshgen overwrites "
-        b"and prunes only these.\na/kustomization_yaml\nb/x/y_yaml\n")
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    note = (b"# The files this fleet wrote in this directory, one a line: meshgen overwrites "
+            b"and prunes only these.\n")
+    assert (out / "a" / output.INVENTORY).read_bytes() == GEN + note + b"kustomization_yaml\n"
+    assert (out / "b" / output.INVENTORY).read_bytes() == GEN + note + b"x/y_yaml\n"
+    output.write_tree(out, files(a__kustomization_yaml="a", b__x__y_yaml="b", top="t"))
+    assert (out / output.INVENTORY).read_bytes() == GEN + note + b"top\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no lock, no stage left
 
 
@@ -169,3 +172,32 @@ def test_a_stale_file_may_become_a_directory(tmp_path: Path) -> None:
     diff = output.write_tree(out, files(a__b="2"))
     assert diff.stale == ["a"] and diff.added == ["a/b"]
     assert (out / "a" / "b").read_bytes() == GEN + b"2"
+
+
+def _pure_posix_verdict(rel: str) -> bool:
+    """The rules safe_relative had as PurePosixPath checks (plus reserved names at any
+    depth, for the inventories of directories): True when the path is refused."""
+    import re
+    from pathlib import PurePosixPath
+    path = PurePosixPath(rel)
+    return (path.as_posix() != rel or path.is_absolute() or "\\" in rel or not path.parts
+            or any(p in ("", ".", "..") for p in path.parts)
+            or any(p.startswith(".meshgen-") for p in path.parts)
+            or re.search("[\x00-\x1f\x7f]", rel) is not None)
+
+
+@pytest.mark.parametrize("rel", [
+    "", ".", "..", "/", "//", "//a", "///a", "a/", "a//b", "./a", "a/.", "a/./b", "a/..",
+    "a/../b", "..a", "a..", ".a", "a/.b", "...", "a\\b", "\\", "a/b\x00", "a\tb", "a\nb",
+    "a\x7f", ".meshgen-x", ".meshgen-", "a/.meshgen-x", ".meshgen", "é/ü.yaml", " ", "a /b",
+    "east/kustomization.yaml", "delivery/argocd/applicationset.yaml", "~", "a/~/b", "-", "*",
+    "a\n", "..\n", "a/\n", "/a/b", "a/b/", "a/...", "a/.../b", "a/.x/b", "a.meshgen-x",
+    "a/x.meshgen-inventory", ".meshgen-inventory", "a/.meshgen-inventory"])
+def test_the_fast_path_check_gives_the_verdicts_of_pure_posix_path(rel: str) -> None:
+    from meshgen.outtree import safe_relative
+    try:
+        safe_relative(rel)
+        refused = False
+    except output.OutputError:
+        refused = True
+    assert refused == _pure_posix_verdict(rel)

@@ -163,13 +163,13 @@ def test_diff_reads_an_alias_bomb_in_the_tree_without_expanding_it(built: Path) 
     assert len(data) < 800
     out = built / "overlays"
     (out / "east" / "bomb.yaml").write_bytes(data)  # not in the inventory: never parsed
-    inventory = (out / output.INVENTORY).read_bytes()
+    inventory = (out / "east" / output.INVENTORY).read_bytes()
     started = time.monotonic()
     result = meshgen("diff", "--exit-code", cwd=built, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "bomb" not in result.stdout
     # listed in a forged inventory, it is read through the bounded loader: text, not a hang
-    (out / output.INVENTORY).write_bytes(inventory + b"east/bomb.yaml\n")
+    (out / "east" / output.INVENTORY).write_bytes(inventory + b"bomb.yaml\n")
     result = meshgen("diff", cwd=built, timeout=120)
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
