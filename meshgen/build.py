@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import cache
-from .budget import DEFAULT_BUDGET, Budget, check_federations
+from .budget import DEFAULT_BUDGET, Budget, check_budget, check_federations
 from .cache import Entry
 from .defaults import DEFAULT_OUT
 from .errors import FleetError, Problem, Problems, Severity
@@ -100,22 +100,33 @@ def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None,
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
                   now: datetime.datetime | None = None, budget: Budget = DEFAULT_BUDGET,
                   workers: int | None = None, progress: Progress = NO_PROGRESS) -> Build:
-    from .deliver import render_delivery
-    from .emit import emit
+    from .deliver import ObjectKinds, render_delivery
+    from .emit import emit_bundle, emit_cluster
     from .keyscan import private_keys
     from .overrides import check_overrides
-    from .render import render_plan
+    from .render import Renderer, render_cluster
+    from .yamlwriter import YamlWriter
 
     progress.stage("loading")
     fleet, plan = _front(fleet_path, now, budget=budget)
     if templates is not None:
         check_overrides(templates)
+    check_budget(plan, budget)  # before anything is rendered
+    name = source_name(fleet_path, out)
+    renderer, writer = Renderer(plan.fleet_name, templates), YamlWriter()
+    kinds = ObjectKinds()
+    files: dict[str, bytes] = {}
+    # one cluster at a time: its objects are dropped once written as text, so the
+    # documents of the whole fleet are never alive together
     progress.stage(f"rendering {len(plan.clusters)} clusters")
-    documents = render_plan(plan, templates, budget)
-    bundles = render_delivery(plan, documents, templates)
-    progress.stage("emitting")
-    files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out),
-                 bundles, workers)
+    for cluster in plan.clusters:
+        documents = render_cluster(renderer, plan, cluster.name)
+        kinds.add(documents)
+        files.update(emit_cluster(cluster.name, documents, name, writer, workers))
+        del documents
+    for bundle in render_delivery(plan, kinds, templates):
+        files.update(emit_bundle(bundle, name, writer))
+    files = dict(sorted(files.items()))
     if leaks := private_keys(files, out):
         problems = Problems()
         problems.extend([*plan.warnings, *leaks])
