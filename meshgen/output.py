@@ -17,7 +17,7 @@ import shutil
 import signal
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,10 +186,14 @@ def read_tree(out: Path) -> dict[str, bytes]:
     return {rel: _read(root / rel) for rel in sorted(generated_files(root))}
 
 
-def write_tree(out: Path, files: dict[str, bytes]) -> TreeDiff:
-    """Bring out to exactly files (plus any files meshgen did not write), in one swap."""
+def write_tree(out: Path, files: dict[str, bytes], reused: Iterable[str] = ()) -> TreeDiff:
+    """Bring out to exactly files (plus any files meshgen did not write), in one swap.
+    reused: paths the caller vouches are on disk, owned by this fleet and holding the
+    bytes this build would write (kept as they are, counted unchanged, inventoried).
+    Interim version: the reused files are read and passed on as files."""
     with _no_sigxfsz(), locked(out):
         root = resolved(out)
+        files = {**files, **{rel: _read(root / safe_relative(rel)) for rel in reused}}
         _clear_leftovers(root)
         survey = _survey(root, files)
         if survey.diff.changed:
