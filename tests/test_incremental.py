@@ -61,8 +61,7 @@ class Fleet:
 
     def __init__(self, directory: Path, rng: random.Random) -> None:
         self.bench = bench_module()
-        self.bench.MESHES_PER_CLUSTER = 2
-        self.bench.FEDERATION_SIZE = 3
+        vars(self.bench).update(MESHES_PER_CLUSTER=2, FEDERATION_SIZE=3)
         self.directory = directory
         self.rng = rng
         self.entry: Entry = self.bench.synthetic_fleet(20)
