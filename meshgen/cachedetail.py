@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .cache import FORMAT, Stat, store_bytes
-from .outerrors import OutputError
-from .outtree import read_regular
 
-MAX_READ = 64 * 1024 * 1024
 Kind = tuple[str, str]  # (API group, kind)
 
 
@@ -101,29 +100,51 @@ def verified_files(out: Path, fresh: Mapping[str, bytes], reused: Iterable[str],
     is stored and the next build is a full one."""
     old = previous.files if previous is not None else {}
     records: dict[str, FileRecord] = {}
-    for rel, data in fresh.items():
-        digest = content_digest(data)
-        if (record := _checked(out, rel, stats, old, digest, len(data))) is None:
-            return None
-        records[rel] = record
-    for rel in reused:
-        if rel not in old or \
-                (record := _checked(out, rel, stats, old, old[rel].digest, MAX_READ)) is None:
-            return None
-        records[rel] = record
+    try:
+        root_fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        for rel, data in fresh.items():
+            if (record := _checked(root_fd, rel, stats, old, content_digest(data))) is None:
+                return None
+            records[rel] = record
+        for rel in reused:
+            if rel not in old or \
+                    (record := _checked(root_fd, rel, stats, old, old[rel].digest)) is None:
+                return None
+            records[rel] = record
+    finally:
+        os.close(root_fd)
     return records
 
 
-def _checked(out: Path, rel: str, stats: Mapping[str, Stat], old: Mapping[str, FileRecord],
-             digest: str, limit: int) -> FileRecord | None:
+def _checked(root_fd: int, rel: str, stats: Mapping[str, Stat],
+             old: Mapping[str, FileRecord], digest: str) -> FileRecord | None:
     info = stats.get(rel)
     if info is None:
         return None
     before = old.get(rel)
     if before is not None and before.stat == info and before.digest == digest:
         return FileRecord(info, digest)
+    data = _read(root_fd, rel, info[1])
+    return FileRecord(info, digest) if data is not None and content_digest(data) == digest \
+        else None
+
+
+def _read(root_fd: int, rel: str, size: int) -> bytes | None:
+    """The bytes of the regular file rel under root_fd (no symlink followed, nothing waited
+    on), plus one more byte when it has grown since size was taken; None if it cannot be."""
     try:
-        data = read_regular(out / rel, limit)
-    except (OSError, OutputError):
+        fd = os.open(rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     dir_fd=root_fd)
+    except OSError:
         return None
-    return FileRecord(info, digest) if content_digest(data) == digest else None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, size + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
