@@ -131,9 +131,9 @@ def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | N
     build = Build(fleet=fleet, plan=plan, files=files)
     prints = {c.name: fingerprint(plan, c.name, name) for c in plan.clusters} \
         if reuse is not None else {}
-    kept = {c: reuse[c] for c, print_ in prints.items()
-            if print_ is not None and reuse is not None and c in reuse
-            and reuse[c].fingerprint == print_}
+    previous = reuse or {}
+    kept = {c: previous[c] for c, print_ in prints.items()
+            if print_ is not None and c in previous and previous[c].fingerprint == print_}
     progress.stage(f"rendering {len(plan.clusters) - len(kept)} of {len(plan.clusters)} "
                    f"clusters ({len(kept)} reused)" if kept else
                    f"rendering {len(plan.clusters)} clusters")
