@@ -17,12 +17,13 @@ globals are code. So equal fingerprints, under one static key, mean equal files.
 
 The slice is pickled with the standard (C) pickler: a faithful serialization, so different
 values give different bytes. Its two sets are passed sorted, so the bytes do not depend on
-PYTHONHASHSEED. (The C pickler never calls reducer_override or a dispatch table for exact
-sets, and a persistent_id hook that would catch them costs three times the pickling; the
-plan's types hold no sets. A set anywhere else would only make fingerprints differ between
-processes, losing reuse, never reuse a stale file.) Object sharing shows in the pickle's
-memo; it follows from how the plan was built from the fleet, so it only ever costs reuse
-too. What cannot be pickled has no fingerprint: that cluster is always rendered.
+PYTHONHASHSEED. The C pickler does not call reducer_override for exact sets (Python's
+docs, library/pickle, "Custom Reduction for Types, Functions, and Other Objects"), and a
+persistent_id hook that would catch them triples the cost; the plan's types hold no sets,
+and a set anywhere else would only make fingerprints differ between processes: reuse
+lost, never a stale file. Object sharing shows in the pickle's memo; it follows from how
+the plan was built from the fleet, so it too can only cost reuse. What cannot be pickled
+has no fingerprint: that cluster is always rendered.
 """
 
 from __future__ import annotations
