@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import cache
-from .budget import DEFAULT_BUDGET, Budget, check_federations
+from .budget import DEFAULT_BUDGET, Budget, check_budget, check_federations
 from .cache import Entry
+from .cachedetail import ClusterRecord, Detail
 from .defaults import DEFAULT_OUT
 from .errors import FleetError, Problem, Problems, Severity
 from .outlock import locked, resolved
@@ -33,7 +34,12 @@ if TYPE_CHECKING:
 class Build:
     fleet: Fleet
     plan: Plan
+    # every file of the tree; with reuse, those of the clusters that were rendered
     files: dict[str, bytes]
+    # with reuse: the files of the clusters that were not rendered (left as on disk)
+    reused: list[str] = field(default_factory=list)
+    # with reuse: what the cache records of each cluster of this build
+    records: dict[str, ClusterRecord] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[Problem]:
@@ -99,30 +105,69 @@ def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None,
 
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
                   now: datetime.datetime | None = None, budget: Budget = DEFAULT_BUDGET,
-                  workers: int | None = None, progress: Progress = NO_PROGRESS) -> Build:
-    from .deliver import render_delivery
-    from .emit import emit
+                  workers: int | None = None, progress: Progress = NO_PROGRESS,
+                  reuse: dict[str, ClusterRecord] | None = None) -> Build:
+    """The whole pipeline. reuse: the clusters of the last build of this fleet into out
+    whose files are on disk as that build wrote them (under the same static key); a
+    cluster whose fingerprint is the one recorded there is not rendered, its files are
+    listed in Build.reused. With reuse (even empty) every cluster's record is kept."""
+    from .deliver import ObjectKinds, render_delivery
+    from .emit import emit_bundle, emit_cluster
     from .keyscan import private_keys
     from .overrides import check_overrides
-    from .render import render_plan
+    from .render import Renderer, render_cluster
+    from .reuse import fingerprint
+    from .yamlwriter import YamlWriter
 
     progress.stage("loading")
     fleet, plan = _front(fleet_path, now, budget=budget)
     if templates is not None:
         check_overrides(templates)
-    progress.stage(f"rendering {len(plan.clusters)} clusters")
-    documents = render_plan(plan, templates, budget)
-    bundles = render_delivery(plan, documents, templates)
-    progress.stage("emitting")
-    files = emit(documents, [c.name for c in plan.clusters], source_name(fleet_path, out),
-                 bundles, workers)
-    if leaks := private_keys(files, out):
+    check_budget(plan, budget)  # before anything is rendered
+    name = source_name(fleet_path, out)
+    renderer, writer = Renderer(plan.fleet_name, templates), YamlWriter()
+    kinds = ObjectKinds()
+    files: dict[str, bytes] = {}
+    build = Build(fleet=fleet, plan=plan, files=files)
+    prints = {c.name: fingerprint(plan, c.name, name) for c in plan.clusters} \
+        if reuse is not None else {}
+    previous = reuse or {}
+    kept = {c: previous[c] for c, print_ in prints.items()
+            if print_ is not None and c in previous and previous[c].fingerprint == print_}
+    progress.stage(f"rendering {len(plan.clusters) - len(kept)} of {len(plan.clusters)} "
+                   f"clusters ({len(kept)} reused)" if kept else
+                   f"rendering {len(plan.clusters)} clusters")
+    # one cluster at a time: its objects are dropped once written as text, so the
+    # documents of the whole fleet are never alive together
+    for cluster in plan.clusters:
+        if (record := kept.get(cluster.name)) is not None:
+            kinds.namespaced.update(record.namespaced)
+            kinds.cluster_scoped.update(record.cluster_scoped)
+            build.reused.extend(record.files)
+        else:
+            documents = render_cluster(renderer, plan, cluster.name)
+            own = ObjectKinds()
+            own.add(documents)
+            kinds.update(own)
+            emitted = emit_cluster(cluster.name, documents, name, writer, workers)
+            del documents
+            files.update(emitted)
+            record = ClusterRecord(prints.get(cluster.name), tuple(sorted(emitted)),
+                                   tuple(sorted(own.namespaced)),
+                                   tuple(sorted(own.cluster_scoped)))
+        if reuse is not None:
+            build.records[cluster.name] = record
+    for bundle in render_delivery(plan, kinds, templates):
+        files.update(emit_bundle(bundle, name, writer))
+    build.files = dict(sorted(files.items()))
+    build.reused.sort()
+    if leaks := private_keys(build.files, out):  # the reused were scanned when emitted
         problems = Problems()
         problems.extend([*plan.warnings, *leaks])
         raise FleetError(problems)
     if warning := delivery_path_problem(fleet, plan, out):
         plan.warnings.append(warning)
-    return Build(fleet=fleet, plan=plan, files=files)
+    return build
 
 
 @dataclass
@@ -144,6 +189,35 @@ def _options(budget: Budget) -> dict[str, int]:
     return {"max_objects": budget.max_objects, "max_bytes": budget.max_bytes}
 
 
+@dataclass
+class CacheState:
+    """What the cache says about the next build of a fleet into out."""
+
+    static: str  # the static key now
+    entry: Entry | None = None  # it proves the tree up to date: nothing to compile
+    # the tree is exactly the last build's output, under the same static key: the
+    # clusters whose fingerprint did not change need not be rendered again
+    reusable: Detail | None = None
+
+
+def cache_state(fleet_path: Path, out: Path, templates: Path | None,
+                budget: Budget = DEFAULT_BUDGET) -> CacheState:
+    entry = cache.load_entry(cache.entry_path(fleet_path, out))
+    static = cache.static_key(fleet_path, out, templates, _options(budget))
+    if entry is None or entry.static != static:
+        return CacheState(static)
+    if cache.tree_digest(resolved(out)) != entry.tree:
+        return CacheState(static)
+    moment = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    if entry.valid_from <= moment < entry.valid_until and \
+            cache.full_key(static, cache.reread(entry.reads)) == entry.key:
+        return CacheState(static, entry=entry)
+    from .cachedetail import detail_path, load_detail
+
+    path = detail_path(cache.entry_path(fleet_path, out))
+    return CacheState(static, reusable=load_detail(path, entry.detail))
+
+
 def up_to_date(fleet_path: Path, out: Path, templates: Path | None,
                budget: Budget = DEFAULT_BUDGET) -> Entry | None:
     """The cache entry of the last build when it proves that a build now would write
@@ -151,53 +225,65 @@ def up_to_date(fleet_path: Path, out: Path, templates: Path | None,
     every file it read), the same certificate verdicts at this moment, and every file
     under out with the inode, size, mtime and ctime recorded after that build's write (a
     file edited, added, removed or replaced since differs). None: build for real."""
-    entry = cache.load_entry(cache.entry_path(fleet_path, out))
-    if entry is None:
-        return None
-    moment = datetime.datetime.now(datetime.timezone.utc).timestamp()
-    if not entry.valid_from <= moment < entry.valid_until:
-        return None
-    static = cache.static_key(fleet_path, out, templates, _options(budget))
-    if cache.full_key(static, cache.reread(entry.reads)) != entry.key:
-        return None
-    if cache.tree_digest(resolved(out)) != entry.tree:
-        return None
-    return entry
+    return cache_state(fleet_path, out, templates, budget).entry
 
 
 def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget: Budget,
                     use_cache: bool, warn: Callable[[list[Problem]], None],
                     progress: Progress = NO_PROGRESS) -> Written:
     """Compile the fleet and bring out up to date, under out's lock; with use_cache, skip
-    both when the cache proves out up to date, and record the result for next time."""
+    both when the cache proves out up to date, render only the clusters that changed when
+    it proves the tree is the last build's output, and record the result for next time."""
     with locked(out):
+        state = CacheState("")
         if use_cache:
             progress.stage("checking the cache")
-            if entry := up_to_date(fleet_path, out, templates, budget):
+            state = cache_state(fleet_path, out, templates, budget)
+            if (entry := state.entry) is not None:
                 progress.done()
                 warn(entry.problems())
                 return Written(entry.problems(), entry.files, entry.clusters, None)
         from .output import write_tree  # only now: the cached path above does not need it
 
-        static = cache.static_key(fleet_path, out, templates, _options(budget)) \
-            if use_cache else ""
         now = datetime.datetime.now(datetime.timezone.utc)
+        reuse = (state.reusable.clusters if state.reusable else {}) if use_cache else None
         with recording() as reads:
-            result = compile_fleet(fleet_path, out, templates, now, budget, progress=progress)
+            result = compile_fleet(fleet_path, out, templates, now, budget, progress=progress,
+                                   reuse=reuse)
         progress.done()
         warn(result.warnings)
         path = cache.entry_path(fleet_path, out)
         if use_cache:
             cache.forget(path)  # the tree is about to change: the entry would lie
-        progress.stage(f"writing {len(result.files)} files")
-        diff = write_tree(out, result.files)
-        tree = cache.tree_digest(resolved(out)) if use_cache else None
-        if tree is not None and cache.holds(resolved(out), result.files):
-            unique = sorted(set(reads), key=_read_order)
-            valid_from, valid_until = cache.window(unique, now)
-            cache.store_entry(path, cache.Entry(
-                key=cache.full_key(static, reads), valid_from=valid_from,
-                valid_until=valid_until, reads=unique,
-                warnings=cache.warnings_of(result.warnings), files=len(result.files),
-                clusters=len(result.plan.clusters), tree=tree))
-        return Written(result.warnings, len(result.files), len(result.plan.clusters), diff)
+        total = len(result.files) + len(result.reused)
+        progress.stage(f"writing {total} files")
+        diff = write_tree(out, result.files, reused=result.reused)
+        if use_cache:
+            _remember(out, path, result, state, reads, now)
+        return Written(result.warnings, total, len(result.plan.clusters), diff)
+
+
+def _remember(out: Path, path: Path, result: Build, state: CacheState, reads: list[Read],
+              now: datetime.datetime) -> None:
+    """Store the entry of this build, once every file it wrote or kept is proven to hold
+    its bytes after the stats the entry records were taken (an edit during the build is
+    not recorded as up to date; a kept file whose stats changed is read again)."""
+    from .cachedetail import Detail, detail_path, store_detail, verified_files
+
+    root = resolved(out)
+    tree, stats = cache.tree_records(root)
+    if tree is None:
+        return
+    files = verified_files(root, result.files, result.reused, stats, state.reusable)
+    if files is None:
+        return
+    detail = store_detail(detail_path(path), Detail(result.records, files))
+    if detail is None:
+        return
+    unique = sorted(set(reads), key=_read_order)
+    valid_from, valid_until = cache.window(unique, now)
+    cache.store_entry(path, cache.Entry(
+        key=cache.full_key(state.static, reads), valid_from=valid_from,
+        valid_until=valid_until, reads=unique, warnings=cache.warnings_of(result.warnings),
+        files=len(result.files) + len(result.reused), clusters=len(result.plan.clusters),
+        tree=tree, static=state.static, detail=detail))

@@ -28,11 +28,9 @@ from typing import Any
 from . import __version__
 from .defaults import bundled_templates
 from .errors import Location, Problem, Severity
-from .outerrors import OutputError
-from .outtree import read_regular
 from .readlog import Read, Unreadable, content_digest, existence, read_capped
 
-FORMAT = 2
+FORMAT = 3
 NO_CACHE_ENV = "MESHGEN_NO_CACHE"
 DIR_ENV = "MESHGEN_CACHE_DIR"
 _LIBRARIES = ("jinja2", "MarkupSafe", "PyYAML", "ruamel.yaml", "pydantic", "cryptography")
@@ -66,6 +64,8 @@ class Entry:
     files: int
     clusters: int
     tree: str  # tree_digest() right after the build's write
+    static: str = ""  # static_key() of the build: its clusters are reused only under it
+    detail: str = ""  # sha256 of the entry's Detail file ("": none)
 
     def problems(self) -> list[Problem]:
         return [Problem(w["code"], w["message"], Location(w["file"], w["line"], w["column"]),
@@ -83,7 +83,8 @@ def load_entry(path: Path) -> Entry | None:
                      reads=[Read(str(r[0]), int(r[1]), str(r[2])) for r in data["reads"]],
                      warnings=[_warning(w) for w in data["warnings"]],
                      files=int(data["files"]), clusters=int(data["clusters"]),
-                     tree=str(data["tree"]))
+                     tree=str(data["tree"]), static=str(data["static"]),
+                     detail=str(data["detail"]))
     except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None
 
@@ -100,15 +101,20 @@ def store_entry(path: Path, entry: Entry) -> None:
     data = asdict(entry)
     data["reads"] = [[r.path, r.limit, r.digest] for r in entry.reads]
     data["format"] = FORMAT
-    payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    store_bytes(path, json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+
+
+def store_bytes(path: Path, payload: bytes) -> bool:
     temp = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(temp, "wb") as handle:
             handle.write(payload)
         os.replace(temp, path)
+        return True
     except OSError:
         temp.unlink(missing_ok=True)
+        return False
 
 
 def forget(path: Path) -> None:
@@ -242,6 +248,9 @@ def window(reads: Iterable[Read], now: datetime.datetime) -> tuple[float, float]
 # --- the tree ----------------------------------------------------------------------------
 
 
+Stat = tuple[int, int, int, int, int]  # inode, size, mtime_ns, ctime_ns, mode
+
+
 def tree_digest(out: Path) -> str | None:
     """A digest of (path, inode, size, mtime, ctime, mode) of every regular file and
     directory under out, walked without following anything; None when the tree holds a
@@ -250,6 +259,16 @@ def tree_digest(out: Path) -> str | None:
     back, and ctime cannot be set from user space. None too on a file system whose
     timestamps are whole seconds (no ctime with a fraction): there an edit in the second
     of the write would not show."""
+    return _walk(out, None)
+
+
+def tree_records(out: Path) -> tuple[str | None, dict[str, Stat]]:
+    """tree_digest(out), and the stat record of every regular file it covers."""
+    records: dict[str, Stat] = {}
+    return _walk(out, records), records
+
+
+def _walk(out: Path, records: dict[str, Stat] | None) -> str | None:
     lines: list[str] = []
     fine = False
     files = 0
@@ -271,6 +290,10 @@ def tree_digest(out: Path) -> str | None:
                     fine = fine or info.st_ctime_ns % 1_000_000_000 != 0
                     lines.append(f"{prefix}{entry.name}\0{info.st_ino} {info.st_size} "
                                  f"{info.st_mtime_ns} {info.st_ctime_ns} {mode}\0")
+                    if records is not None:
+                        records[prefix + entry.name] = (info.st_ino, info.st_size,
+                                                        info.st_mtime_ns, info.st_ctime_ns,
+                                                        mode)
                 else:
                     return None
     except FileNotFoundError:
@@ -280,16 +303,3 @@ def tree_digest(out: Path) -> str | None:
     if files and not fine:
         return None
     return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def holds(out: Path, files: dict[str, bytes]) -> bool:
-    """Whether every generated file under out holds exactly its bytes. Read after
-    tree_digest: an edit between the write and the digest shows here (and the entry is
-    not stored), an edit after it changes the stats the digest covers."""
-    for rel, data in files.items():
-        try:
-            if read_regular(out / rel, len(data)) != data:
-                return False
-        except (OSError, OutputError):
-            return False
-    return True

@@ -75,30 +75,40 @@ def health_checks(renderer: Renderer, operators: bool = True,
     return checks
 
 
-def namespaced_kinds(documents: Iterable[Document]) -> list[tuple[str, str]]:
-    """(group, kind) of every namespaced object the overlays hold: what the AppProject
-    lets the Applications write."""
-    return sorted({(api_group(str(d.obj["apiVersion"])), d.kind)
-                   for d in documents if d.namespace is not None})
+@dataclass
+class ObjectKinds:
+    """(group, kind) of the overlays' objects, namespaced and cluster-scoped: all the
+    delivery objects need of them (what the AppProject lets the Applications write), so a
+    build keeps these instead of every document."""
+
+    namespaced: set[tuple[str, str]] = field(default_factory=set)
+    cluster_scoped: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, documents: Iterable[Document]) -> None:
+        for doc in documents:
+            kind = (api_group(str(doc.obj["apiVersion"])), doc.kind)
+            (self.cluster_scoped if doc.namespace is None else self.namespaced).add(kind)
+
+    def update(self, other: ObjectKinds) -> None:
+        self.namespaced |= other.namespaced
+        self.cluster_scoped |= other.cluster_scoped
+
+    def appproject(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """What the AppProject lists: the namespaced kinds, and the cluster-scoped ones
+        (Namespace always)."""
+        return sorted(self.namespaced), sorted({("", "Namespace")} | self.cluster_scoped)
 
 
-def cluster_kinds(documents: Iterable[Document]) -> list[tuple[str, str]]:
-    """(group, kind) of every cluster-scoped object the overlays hold (Namespace; the
-    istio backend's Istio and IstioCNI)."""
-    return sorted({("", "Namespace")} | {(api_group(str(d.obj["apiVersion"])), d.kind)
-                                         for d in documents if d.namespace is None})
-
-
-def render_delivery(plan: Plan, documents: list[Document],
+def render_delivery(plan: Plan, kinds: ObjectKinds,
                     templates: Path | None = None) -> list[Bundle]:
+    """The hub-side bundles, given the kinds of the overlays' objects."""
     delivery = plan.delivery
     if delivery is None:
         return []
     renderer = Renderer(plan.fleet_name, templates)
     bundles = []
     if delivery.argocd is not None:
-        bundles.extend(_argocd(renderer, delivery, delivery.argocd,
-                               namespaced_kinds(documents), cluster_kinds(documents),
+        bundles.extend(_argocd(renderer, delivery, delivery.argocd, *kinds.appproject(),
                                bool(plan.operators), bool(plan.istio)))
     if delivery.acm is not None:
         bundles.extend(_acm(renderer, delivery, delivery.acm))

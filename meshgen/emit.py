@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .emit_reference import FIRST_KEYS, canonical_keys
@@ -71,28 +71,41 @@ def emit_bundle(bundle: Bundle, source_name: str,
     return files
 
 
-def emit(documents: Iterable[Document], clusters: Iterable[str],
-         source_name: str, bundles: Iterable[Bundle] = (),
-         workers: int | None = None) -> dict[str, bytes]:
-    """Every file of the output tree, keyed by POSIX path relative to the output root.
-    workers: processes that write the objects' YAML (None: MESHGEN_WORKERS, or automatic
-    by size); the bytes are the same whatever their number."""
-    documents = list(documents)
-    writer = YamlWriter()
+def emit_cluster(cluster: str, documents: Sequence[Document], source_name: str,
+                 writer: YamlWriter, workers: int | None = None) -> dict[str, bytes]:
+    """The files of one cluster's overlay: its objects and its kustomization. workers:
+    processes that write the objects' YAML (None: MESHGEN_WORKERS, or one); the bytes are
+    the same whatever their number."""
     texts = map_in_order(lambda doc: dump(doc.obj, source_name, writer), documents,
                          worker_count(len(documents), workers))
     files: dict[str, bytes] = {}
-    per_cluster: dict[str, list[str]] = {c: [] for c in clusters}
+    resources: list[str] = []
     for doc, text in zip(documents, texts, strict=True):
+        if doc.cluster != cluster:
+            raise ValueError(f"an object of {doc.cluster} among those of {cluster}")
         rel = document_path(doc)
-        path = f"{doc.cluster}/{rel}"
+        path = f"{cluster}/{rel}"
         if path in files:
             raise ValueError(f"two objects map to {path}")
         files[path] = text
-        per_cluster[doc.cluster].append(rel)
-    for cluster, resources in per_cluster.items():
-        files[f"{cluster}/kustomization.yaml"] = dump(kustomization(resources), source_name,
-                                                      writer)
+        resources.append(rel)
+    files[f"{cluster}/kustomization.yaml"] = dump(kustomization(resources), source_name,
+                                                  writer)
+    return files
+
+
+def emit(documents: Iterable[Document], clusters: Iterable[str],
+         source_name: str, bundles: Iterable[Bundle] = (),
+         workers: int | None = None) -> dict[str, bytes]:
+    """Every file of the output tree, keyed by POSIX path relative to the output root
+    (a build emits cluster by cluster: emit_cluster)."""
+    by_cluster: dict[str, list[Document]] = {c: [] for c in clusters}
+    for doc in documents:
+        by_cluster[doc.cluster].append(doc)
+    writer = YamlWriter()
+    files: dict[str, bytes] = {}
+    for cluster, docs in by_cluster.items():
+        files.update(emit_cluster(cluster, docs, source_name, writer, workers))
     for bundle in bundles:
         files.update(emit_bundle(bundle, source_name, writer))
     return dict(sorted(files.items()))

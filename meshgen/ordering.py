@@ -12,7 +12,7 @@ not merged, so a removed field goes away.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .backends.istio import templates as istio
 from .plan import Plan
@@ -89,25 +89,35 @@ def acm_annotations(obj: dict[str, object], members: set[str]) -> dict[str, str]
     return {}
 
 
+def acm_subscriptions(plan: Plan) -> bool:
+    """Whether the overlays are delivered by ACM Subscriptions (they then carry ACM's
+    per-object annotations)."""
+    return plan.delivery is not None and plan.delivery.acm is not None \
+        and plan.delivery.acm.subscriptions
+
+
 def order(documents: Iterable[Document], plan: Plan) -> None:
     """Annotate every overlay object with its wave and sync options (and, under ACM
     Subscriptions, ACM's options). A wave or option a template override already set is
     kept."""
     members = {c.name: plan.member_namespaces(c.name) for c in plan.clusters}
-    acm = plan.delivery is not None and plan.delivery.acm is not None \
-        and plan.delivery.acm.subscriptions
+    acm = acm_subscriptions(plan)
     for doc in documents:
-        obj = doc.obj
-        wave = WAVES[(api_group(str(obj["apiVersion"])), doc.kind)]
-        annotations = obj["metadata"].get("annotations")
-        if not isinstance(annotations, dict):
-            annotations = obj["metadata"]["annotations"] = {}
-        annotations.setdefault(SYNC_WAVE, str(wave))
-        if acm:
-            for key, value in acm_annotations(obj, members[doc.cluster]).items():
-                annotations.setdefault(key, value)
-        wanted = sync_options(obj, members[doc.cluster])
-        if wanted:
-            given = [o.strip() for o in annotations.get(SYNC_OPTIONS, "").split(",") if o.strip()]
-            annotations[SYNC_OPTIONS] = ",".join([*wanted, *(o for o in given
-                                                             if o not in wanted)])
+        order_object(doc.obj, members[doc.cluster], acm)
+
+
+def order_object(obj: dict[str, Any], members: set[str], acm: bool) -> None:
+    """order() for one object of a cluster whose member namespaces are members."""
+    wave = WAVES[(api_group(str(obj["apiVersion"])), str(obj["kind"]))]
+    annotations = obj["metadata"].get("annotations")
+    if not isinstance(annotations, dict):
+        annotations = obj["metadata"]["annotations"] = {}
+    annotations.setdefault(SYNC_WAVE, str(wave))
+    if acm:
+        for key, value in acm_annotations(obj, members).items():
+            annotations.setdefault(key, value)
+    wanted = sync_options(obj, members)
+    if wanted:
+        given = [o.strip() for o in annotations.get(SYNC_OPTIONS, "").split(",") if o.strip()]
+        annotations[SYNC_OPTIONS] = ",".join([*wanted, *(o for o in given
+                                                         if o not in wanted)])

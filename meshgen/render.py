@@ -23,7 +23,7 @@ from .backends.ossm2.templates import TEMPLATES as OSSM2_TEMPLATES
 from .budget import DEFAULT_BUDGET, Budget, check_budget
 from .defaults import bundled_templates
 from .errors import FleetError, Location, Problem
-from .ordering import SYNC_WAVE, TRAFFIC_WAVE, order
+from .ordering import SYNC_WAVE, TRAFFIC_WAVE, acm_subscriptions, order_object
 from .plan import CACERTS, CACERTS_DIR, CACERTS_KEYS, Plan
 from .plan.traffic import TrafficPlan
 from .source import loads
@@ -248,28 +248,32 @@ def _parse_rendered(text: str, name: str, where: Location) -> Any:
 
 def render_plan(plan: Plan, templates: Path | None = None,
                 budget: Budget = DEFAULT_BUDGET) -> list[Document]:
+    """Every overlay object of the fleet at once (a build streams: render_cluster)."""
     check_budget(plan, budget)  # before anything is rendered
     renderer = Renderer(plan.fleet_name, templates)
-    documents: list[Document] = []
-    for cluster in plan.clusters:
-        meshes = plan.meshes_on(cluster.name)
-        documents.extend(Document(cluster.name, obj) for obj in ossm2_objects.namespaces(
-            renderer, meshes, skip=taken_over(plan.istio, cluster.name)))
-        for operator in plan.operators.get(cluster.name, []):
-            documents.append(Document(cluster.name, renderer.render(
-                "subscription.yaml.j2", operator.package, operator.namespace,
-                operator=operator)))
-        for mesh in meshes:
-            documents.extend(Document(cluster.name, obj) for obj in ossm2_objects.mesh_objects(
-                renderer, mesh, plan.peerings_of(mesh)))
-            documents.extend(Document(cluster.name, obj) for obj in traffic_objects(
-                renderer, [t for t in plan.traffic if t.mesh == mesh.name]))
-        documents.extend(Document(cluster.name, obj) for obj in istio_objects.cluster_objects(
-            renderer, plan.istio, cluster.name))
-        documents.extend(Document(cluster.name, obj) for obj in traffic_objects(
-            renderer, istio_traffic.on_cluster(plan.traffic, plan.istio, cluster.name)))
-    order(documents, plan)
-    return documents
+    return [doc for cluster in plan.clusters
+            for doc in render_cluster(renderer, plan, cluster.name)]
+
+
+def render_cluster(renderer: Renderer, plan: Plan, cluster: str) -> list[Document]:
+    """The objects of one cluster's overlay, annotated with their sync order. What it reads of the
+    plan is what meshgen.reuse fingerprints: keep the two in step."""
+    meshes = plan.meshes_on(cluster)
+    objects = ossm2_objects.namespaces(renderer, meshes, skip=taken_over(plan.istio, cluster))
+    for operator in plan.operators.get(cluster, []):
+        objects.append(renderer.render("subscription.yaml.j2", operator.package,
+                                       operator.namespace, operator=operator))
+    for mesh in meshes:
+        objects += ossm2_objects.mesh_objects(renderer, mesh, plan.peerings_of(mesh))
+        objects += traffic_objects(renderer, [t for t in plan.traffic if t.mesh == mesh.name])
+    objects += istio_objects.cluster_objects(renderer, plan.istio, cluster)
+    objects += traffic_objects(renderer, istio_traffic.on_cluster(plan.traffic, plan.istio,
+                                                                  cluster))
+    members = plan.member_namespaces(cluster)
+    acm = acm_subscriptions(plan)
+    for obj in objects:
+        order_object(obj, members, acm)
+    return [Document(cluster, obj) for obj in objects]
 
 
 def traffic_objects(renderer: Renderer, entries: list[TrafficPlan]) -> list[dict[str, Any]]:

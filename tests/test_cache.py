@@ -300,15 +300,15 @@ def test_an_edit_during_the_build_is_not_recorded_as_up_to_date(tmp_path: Path) 
     build(fleet, out)
     entry_file(fleet, out).unlink()
     original = (out / PROD_NAMESPACE).read_bytes()
-    real_digest = cache.tree_digest
+    real_records = cache.tree_records
 
-    def edited_first(root: Path) -> str | None:
+    def edited_first(root: Path) -> tuple[str | None, dict[str, cache.Stat]]:
         with open(root / PROD_NAMESPACE, "a") as handle:
             handle.write("# edited during the build\n")
-        return real_digest(root)
+        return real_records(root)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cache, "tree_digest", edited_first)
+        patch.setattr(cache, "tree_records", edited_first)
         build(fleet, out)
     assert not entry_file(fleet, out).exists()
     again = build(fleet, out)
