@@ -31,6 +31,7 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import FleetError, Location, Problem, Problems
+from .gcpause import collector_paused
 from .readlog import Unreadable, read_capped
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -145,7 +146,7 @@ def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
     source.values[()] = Location(name, 1, 1)
     builder = _Builder(source)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), collector_paused():
             warnings.simplefilter("ignore")
             builder.run(YAML(typ="safe").parse(text))
     except MarkedYAMLError as exc:
