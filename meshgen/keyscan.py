@@ -21,8 +21,10 @@ _FOLD = rb"[\s\\]+"
 _PEM_KEY = re.compile(rb"-----BEGIN(?:" + _FOLD + rb"[A-Z0-9]+){0,4}?" + _FOLD + rb"PRIVATE"
                       + _FOLD + rb"KEY(?:" + _FOLD + rb"BLOCK)?-----")
 _B64_TOKEN = re.compile(rb"[A-Za-z0-9+/]{40,}={0,2}")
-# "-----BEGIN" in base64, at each of the three offsets it can have within a value
-_B64_BEGIN = re.compile(rb"LS0tLS1CRUdJT|0tLS0tQkVHSU|tLS0tLUJFR0lO")
+# "-----BEGIN" in base64, at each of the three offsets it can have within a value; three
+# substring searches scan the ~40 MB of a 1000-mesh build ten times faster than one regex
+# alternation (which has no literal prefix to search for)
+_B64_BEGINS = (b"LS0tLS1CRUdJT", b"0tLS0tQkVHSU", b"tLS0tLUJFR0lO")
 # the start of a DER private key in base64 (PKCS#8, SEC1 or PKCS#1): a SEQUENCE header of
 # two, three or four bytes, then INTEGER 0 or 1 (the version); a literal first character,
 # so the search is a fast scan
@@ -57,9 +59,9 @@ def _first_key(data: bytes) -> tuple[int, str]:
     # the substring tests are cheap and rule out almost every file before any regex runs
     if b"PRIVATE" in data and (match := _PEM_KEY.search(data)):
         return match.start(), "OpenPGP" if b"PGP" in match.group(0) else "PEM"
-    if _B64_BEGIN.search(data):
+    if _has_b64_begin(data):
         for token in _B64_TOKEN.finditer(data):
-            if _B64_BEGIN.search(token.group(0)) and \
+            if _has_b64_begin(token.group(0)) and \
                     _PEM_KEY.search(_decoded(token.group(0))):
                 return token.start(), "base64-encoded PEM"
     for start in _B64_DER_KEY.finditer(data):
@@ -69,6 +71,11 @@ def _first_key(data: bytes) -> tuple[int, str]:
         if run and _is_der_key(_decoded(_B64_SEPARATORS.sub(b"", run.group(0)))):
             return start.start(), "base64-encoded DER"
     return -1, ""
+
+
+def _has_b64_begin(data: bytes) -> bool:
+    # "LS0t" ("---" in base64) is in all three, and in almost no file
+    return b"LS0t" in data and any(begin in data for begin in _B64_BEGINS)
 
 
 def _starts_token(data: bytes, at: int) -> bool:

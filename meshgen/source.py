@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,11 @@ from ruamel.yaml.events import (
     SequenceEndEvent,
     SequenceStartEvent,
 )
-from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import FleetError, Location, Problem, Problems
+from .gcpause import collector_paused
 from .readlog import Unreadable, read_capped
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -39,10 +40,44 @@ MAX_DEPTH = 64
 MAX_NODES = 200_000
 
 PathKey = tuple[str | int, ...]
+_COLUMN = (1 << 32) - 1  # a position is line << 32 | column
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {"!", None}
 _SHARE_HINT = "use `defaults` or `meshTemplates` to share settings between meshes"
+
+
+class Positions(MutableMapping[PathKey, Location]):
+    """Where the nodes of one file stand, by path. Kept as one int per node (line << 32 |
+    column) and made a Location when read: a 1000-mesh fleet holds over 100,000 nodes, few
+    are read, and ints (unlike tuples) are no work for the cyclic garbage collector."""
+
+    __slots__ = ("name", "raw")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.raw: dict[PathKey, int | Location] = {}
+
+    def __getitem__(self, path: PathKey) -> Location:
+        where = self.raw[path]
+        if isinstance(where, Location):
+            return where
+        return Location(self.name, where >> 32, where & _COLUMN)
+
+    def __setitem__(self, path: PathKey, where: Location) -> None:
+        self.raw[path] = where
+
+    def __delitem__(self, path: PathKey) -> None:
+        del self.raw[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.raw
+
+    def __iter__(self) -> Iterator[PathKey]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
 
 
 @dataclass
@@ -52,21 +87,27 @@ class SourceFile:
     name: str
     path: Path
     data: Any
-    values: dict[PathKey, Location] = field(default_factory=dict)
-    keys: dict[PathKey, Location] = field(default_factory=dict)
+    values: Positions = field(init=False)
+    keys: Positions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.values = Positions(self.name)
+        self.keys = Positions(self.name)
 
     def at(self, path: PathKey) -> Location:
         """Location of the value at path, or of its nearest located ancestor."""
         path = tuple(path)
+        raw = self.values.raw
         while path:
-            if path in self.values:
+            if path in raw:
                 return self.values[path]
             path = path[:-1]
-        return self.values.get((), Location(self.name, 1, 1))
+        return self.values[()] if () in raw else Location(self.name, 1, 1)
 
     def key_at(self, path: PathKey) -> Location:
         """Location of the key that introduces path (falls back to the value)."""
-        return self.keys.get(tuple(path)) or self.at(path)
+        path = tuple(path)
+        return self.keys[path] if path in self.keys.raw else self.at(path)
 
 
 def path_text(name: str) -> str:
@@ -109,7 +150,7 @@ def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
     source.values[()] = Location(name, 1, 1)
     builder = _Builder(source)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), collector_paused():
             warnings.simplefilter("ignore")
             builder.run(YAML(typ="safe").parse(text))
     except MarkedYAMLError as exc:
@@ -161,12 +202,41 @@ class _Refused(Exception):
     """Stops the build of one file after a problem that makes the rest meaningless."""
 
 
-@dataclass
 class _Frame:
-    path: PathKey
-    container: dict[str, Any] | list[Any]
-    # in a mapping: the key read last and where it stands, until its value arrives
-    pending: tuple[str, Location] | None = None
+    """An open mapping or list: where it stands and, in a mapping, the key read last and
+    its position until the key's value arrives."""
+
+    __slots__ = ("container", "is_list", "key", "key_at", "path")
+
+    def __init__(self, path: PathKey, container: dict[str, Any] | list[Any]) -> None:
+        self.path = path
+        self.container = container
+        self.is_list = isinstance(container, list)
+        self.key: str | None = None
+        self.key_at = 0
+
+
+def _resolver_table() -> dict[str | None, list[tuple[str, Any]]]:
+    """ruamel's YAML 1.2 implicit resolvers by first character, read once: asking its
+    VersionedResolver per scalar costs several microseconds (it looks for a loader's
+    version through caught AttributeErrors, ruamel.yaml resolver.py processing_version)."""
+    resolver = VersionedResolver(version=(1, 2))
+    table: dict[str | None, list[tuple[str, Any]]] = resolver.versioned_resolver
+    return {first: list(entries) for first, entries in table.items()}
+
+
+_RESOLVERS = _resolver_table()
+_ANY_FIRST = _RESOLVERS.get(None, [])
+
+
+def _implicit_kind(value: str) -> str:
+    """The tag suffix YAML 1.2 gives a plain scalar, as ruamel.yaml's
+    VersionedResolver.resolve does it (ruamel.yaml resolver.py): the first resolver for
+    the scalar's first character whose pattern matches, else str."""
+    for tag, pattern in _RESOLVERS.get(value[:1], []) + _ANY_FIRST:
+        if pattern.match(value):
+            return str(tag).removeprefix(_TAG)
+    return "str"
 
 
 class _Builder:
@@ -174,46 +244,78 @@ class _Builder:
 
     def __init__(self, source: SourceFile) -> None:
         self.source = source
+        self.values = source.values.raw
+        self.keys = source.keys.raw
         self.problems = Problems()
         self.documents = 0
-        self.resolver = VersionedResolver(version=(1, 2))
         self.stack: list[_Frame] = []
         self.anchors: set[str] = set()
         self.nodes = 0
-        self.resolved: dict[str, Any] = {}
+        self.kinds: dict[str, str] = {}
+        # by the event's class: one dict look-up instead of a chain of isinstance tests
+        self.handlers: dict[type, Any] = {
+            ScalarEvent: self.on_scalar,
+            MappingStartEvent: self.on_mapping,
+            SequenceStartEvent: self.on_sequence,
+            MappingEndEvent: self.on_end,
+            SequenceEndEvent: self.on_end,
+            AliasEvent: self.on_alias,
+            DocumentStartEvent: self.on_document,
+        }
 
     def run(self, events: Any) -> None:
+        handlers = self.handlers
         try:
             for event in events:
-                self.feed(event)
+                handler = handlers.get(type(event))
+                if handler is not None:
+                    handler(event)
         except _Refused:
             return
 
     def feed(self, event: Any) -> None:
-        if isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent,
-                              AliasEvent)):
-            self.nodes += 1
-            if self.nodes > MAX_NODES:
-                self.error(event, "MG007", f"the file holds more than {MAX_NODES:,} values "
-                           "(keys, values and list items)", "a fleet describes meshes, not "
-                           "data: keep bulk data out of it (such as long lists in smcpSpec)")
-                raise _Refused
-        if isinstance(event, ScalarEvent):
+        handler = self.handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    def count(self, event: Any) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            self.error(event, "MG007", f"the file holds more than {MAX_NODES:,} values "
+                       "(keys, values and list items)", "a fleet describes meshes, not "
+                       "data: keep bulk data out of it (such as long lists in smcpSpec)")
+            raise _Refused
+
+    def on_scalar(self, event: Any) -> None:
+        self.count(event)
+        if event.anchor or event.tag not in _PLAIN_TAGS:
             self.check_node(event)
-            self.place(event, self.scalar(event))
-        elif isinstance(event, MappingStartEvent):
+        self.place(event, self.scalar(event))
+
+    def on_mapping(self, event: Any) -> None:
+        self.count(event)
+        if event.anchor or event.tag not in _PLAIN_TAGS:
             self.check_node(event)
-            self.place(event, {})
-        elif isinstance(event, SequenceStartEvent):
+        mapping: dict[str, Any] = {}
+        self.open(event, self.place(event, mapping), mapping)
+
+    def on_sequence(self, event: Any) -> None:
+        self.count(event)
+        if event.anchor or event.tag not in _PLAIN_TAGS:
             self.check_node(event)
-            self.place(event, [])
-        elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
-            self.stack.pop()
-        elif isinstance(event, AliasEvent):
-            # the anchor it names is reported; the alias is left unexpanded
-            self.place(event, None)
-        elif isinstance(event, DocumentStartEvent):
-            self.documents += 1
+        sequence: list[Any] = []
+        self.open(event, self.place(event, sequence), sequence)
+
+    def on_end(self, event: Any) -> None:
+        self.stack.pop()
+
+    def on_alias(self, event: Any) -> None:
+        self.count(event)
+        # the anchor it names is reported; the alias is left unexpanded
+        self.place(event, None)
+
+    def on_document(self, event: Any) -> None:
+        self.documents += 1
 
     def check_node(self, event: Any) -> None:
         anchor = event.anchor
@@ -227,51 +329,51 @@ class _Builder:
             self.error(event, "MG001", f"YAML tag {tag} is not supported",
                        "remove the tag; fleet files hold plain mappings, lists and scalars")
 
-    def place(self, event: Any, value: Any) -> None:
-        """Put value where the parser is: document root, next list item, key or value."""
-        here = _location(self.source.name, event.start_mark)
+    def place(self, event: Any, value: Any) -> PathKey:
+        """Put value where the parser is (document root, next list item, key or value);
+        the value's path."""
+        mark = event.start_mark
+        here = (mark.line + 1) << 32 | (mark.column + 1)
         if not self.stack:
             if self.documents == 1:
                 self.source.data = value
-            self.open(event, (), value)
-            return
+            return ()
         frame = self.stack[-1]
-        if isinstance(frame.container, list):
-            path: PathKey = (*frame.path, len(frame.container))
-            frame.container.append(value)
-            self.source.values[path] = here
-            self.open(event, path, value)
-            return
-        if frame.pending is None:
+        container = frame.container
+        if frame.is_list:
+            path: PathKey = (*frame.path, len(container))
+            container.append(value)  # type: ignore[union-attr]
+            self.values[path] = here
+            return path
+        key = frame.key
+        if key is None:
             self.key(frame, event, value, here)
-            return
-        key, key_at = frame.pending
-        frame.pending = None
+            return ()
+        frame.key = None
         path = (*frame.path, key)
-        frame.container[key] = value
-        self.source.values[path] = here
-        self.source.keys[path] = key_at
-        self.open(event, path, value)
+        container[key] = value  # type: ignore[call-overload]
+        self.values[path] = here
+        self.keys[path] = frame.key_at
+        return path
 
-    def key(self, frame: _Frame, event: Any, value: Any, here: Location) -> None:
+    def key(self, frame: _Frame, event: Any, value: Any, here: int) -> None:
         if not isinstance(event, ScalarEvent):
             self.error(event, "MG001", "mapping keys must be plain scalars",
                        "write the key as a plain word")
             raise _Refused
         if event.value == "<<" and event.style in ("", None) and event.tag in _PLAIN_TAGS:
             self.error(event, "MG003", "YAML merge keys (<<) are not allowed", _SHARE_HINT)
-        key = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-        assert isinstance(frame.container, dict)
+        key = value if type(value) is str else "" if value is None else \
+            str(value).lower() if isinstance(value, bool) else str(value)
         if key in frame.container:
             self.error(event, "MG002", f'duplicate key "{key}"',
                        "each key may appear once per mapping; merge the two entries")
             # keep both values apart; the error stops the run before the data is used
-            key = f"\0duplicate:{key}:{here.line}:{here.column}"
-        frame.pending = (key, here)
+            key = f"\0duplicate:{key}:{here >> 32}:{here & _COLUMN}"
+        frame.key = key
+        frame.key_at = here
 
-    def open(self, event: Any, path: PathKey, value: Any) -> None:
-        if not isinstance(event, (MappingStartEvent, SequenceStartEvent)):
-            return
+    def open(self, event: Any, path: PathKey, value: dict[str, Any] | list[Any]) -> None:
         if len(self.stack) >= MAX_DEPTH:
             self.error(event, "MG001", f"nesting deeper than {MAX_DEPTH} levels",
                        "flatten the structure; no fleet setting nests this deep")
@@ -281,22 +383,24 @@ class _Builder:
     def scalar(self, event: Any) -> Any:
         value: str = event.value
         tag = event.tag
-        if event.style == '"' and _has_surrogate(value):
+        style = event.style
+        if style == '"' and _has_surrogate(value):
             self.error(event, "MG001", "escape sequence is no Unicode character (lone surrogate)",
                        "remove the \\uD800-\\uDFFF escape")
         if tag in _PLAIN_TAGS:
-            plain = event.implicit[0] and event.style in ("", None)
-            if not plain:
+            if not (event.implicit[0] and style in ("", None)):
                 return value
-            tag = self.resolved.get(value)
-            if tag is None:
-                # the resolver is the slowest step of loading; a plain scalar's tag
-                # depends on its text only, and fleets repeat their values a lot
-                if len(self.resolved) >= 4096:
-                    self.resolved.clear()
-                tag = self.resolved[value] = self.resolver.resolve(ScalarNode, value,
-                                                                   event.implicit)
-        kind = str(tag).removeprefix(_TAG)
+            kind = self.kinds.get(value)
+            if kind is None:
+                # a plain scalar's tag depends on its text only, and fleets repeat their
+                # values a lot
+                if len(self.kinds) >= 4096:
+                    self.kinds.clear()
+                kind = self.kinds[value] = _implicit_kind(value)
+            if kind == "str":
+                return value
+        else:
+            kind = str(tag).removeprefix(_TAG)
         try:
             return _construct(kind, value)
         except _OutOfRange:

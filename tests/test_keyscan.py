@@ -69,6 +69,16 @@ def test_base64_of_der_keys_is_found(name: str, der: bytes) -> None:
     assert scanned("\x07" + wrapped) == ["base64-encoded DER"]  # double-quoted, "\n" escapes
 
 
+@pytest.mark.parametrize("offset", [0, 1, 2])
+def test_base64_of_pem_keys_is_found_at_each_offset(offset: int) -> None:
+    """"-----BEGIN" encodes differently at each of the three byte offsets it can have in
+    the encoded value; the scan looks for all three (before it decodes anything)."""
+    pem = private_key_pem(ec.generate_private_key(ec.SECP256R1()))
+    encoded = base64.b64encode(b"#" * offset + pem).decode()
+    assert scanned(encoded) == ["base64-encoded PEM"]
+    assert scanned(f"value: {encoded}") == ["base64-encoded PEM"]
+
+
 def test_a_pgp_private_key_block_is_found() -> None:
     assert scanned(PGP_BLOCK) == ["OpenPGP"]
 

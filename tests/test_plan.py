@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
 
 from conftest import TWO_CLUSTERS, FleetWriter
 from meshgen.backends.ossm2.services import _provides
+from meshgen.certs import RootCertificate, read_root
 from meshgen.errors import FleetError
 from meshgen.model import parse_fleet
 from meshgen.plan import Plan, build_plan, deep_merge, gateway_for, substitute
@@ -294,3 +296,41 @@ def test_cluster_annotations_only_on_loadbalancer_gateways(write_fleet: FleetWri
     assert by[("red", "blue")].ingress.annotations == {
         **nlb, "external-dns.alpha.kubernetes.io/hostname":
         "blue-ingress.red.apps.east.example.com"}
+
+
+SHARED_ROOT = TWO_CLUSTERS + """\
+defaults:
+  version: v2.5
+  rootCert: certs/shared.pem
+meshes:
+  - {name: red, cluster: east, members: [red-app]}
+  - {name: green, cluster: east, members: [green-app], gatewayNaming: prefix}
+  - {name: blue, cluster: west, members: [blue-app]}
+federations:
+  - {name: colours, meshes: [red, green, blue]}
+"""
+
+
+def test_a_root_named_by_every_mesh_is_read_once(write_fleet: FleetWriter,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large fleet names one root from each of its meshes: the file is read and checked
+    once per plan, and each mesh still gets the root, or the problem (at the setting)."""
+    from meshgen.backends.ossm2 import trust
+
+    reads: list[Path] = []
+
+    def counted(path: Path, now: datetime.datetime | None = None) -> RootCertificate:
+        reads.append(path)
+        return read_root(path, now)
+
+    monkeypatch.setattr(trust, "read_root", counted)
+    path = write_fleet(SHARED_ROOT, certs=("shared",))
+    plan = plan_of(path)
+    assert len(reads) == 1
+    roots = [plan.mesh(m).root for m in ("red", "green", "blue")]
+    assert {r.pem if r else None for r in roots} == \
+        {(path.parent / "certs" / "shared.pem").read_text()}
+    (path.parent / "certs" / "shared.pem").write_text("not a certificate\n")
+    reads.clear()
+    assert errors_of(path) == [("MG051", line_of(SHARED_ROOT, "rootCert"))]
+    assert len(reads) == 1

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..certs import CertificateProblem, RootCertificate
 from ..errors import Problem, Problems, Severity
 from ..model import Fleet
 from ..source import PathKey, SourceFile
@@ -28,6 +29,9 @@ class Checker:
         # without a usable hub, fewer than two meshes)
         self.unresolved: set[str] = set()
         self.unpaired: set[str] = set()
+        # certificate files by the name the fleet gives them, each read once per plan: a
+        # large fleet names one root from every mesh (the outcome: certificates or problem)
+        self.roots_read: dict[str, RootCertificate | CertificateProblem] = {}
 
     def error(self, code: str, message: str, path: PathKey, hint: str = "") -> None:
         self.problems.add(Problem(code, message, self.source.at(path), hint))

@@ -9,6 +9,7 @@ from .. import model
 from ..backends.istio.planner import IstioRules
 from ..backends.istio.traffic import IstioTraffic
 from ..backends.ossm2.planner import Ossm2Rules
+from ..gcpause import collector_paused
 from ..source import SourceFile
 from .delivery import DeliveryRules
 from .meshes import ClusterRules, backend_of
@@ -97,4 +98,5 @@ def build_plan(fleet: model.Fleet, source: SourceFile, base_dir: Path,
     read (for the commands that create them)."""
     planner = Planner(fleet, source, base_dir, now)
     planner.read_certificates = certificates
-    return planner.plan()
+    with collector_paused():
+        return planner.plan()

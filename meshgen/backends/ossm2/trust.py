@@ -225,10 +225,15 @@ class TrustRules(Checker):
                        "exist", mesh.origin("rootCert"), hint)
 
     def root_at(self, rel: str, path: PathKey, what: str) -> RootCertificate | None:
-        try:
-            root = read_root(self.base_dir / rel, self.now)
-        except CertificateProblem as exc:
-            self.error(exc.code, exc.message, path, exc.hint)
+        root = self.roots_read.get(rel)
+        if root is None:
+            try:
+                root = read_root(self.base_dir / rel, self.now)
+            except CertificateProblem as exc:
+                root = exc
+            self.roots_read[rel] = root
+        if isinstance(root, CertificateProblem):
+            self.error(root.code, root.message, path, root.hint)
             return None
         self.warn_expiry(what, root.not_after, path)
         return root
