@@ -198,6 +198,8 @@ class CacheState:
     # the tree is exactly the last build's output, under the same static key: the
     # clusters whose fingerprint did not change need not be rendered again
     reusable: Detail | None = None
+    # the records of the tree, taken when it proved to be the last build's output
+    records: cache.Records | None = None
 
 
 def cache_state(fleet_path: Path, out: Path, templates: Path | None,
@@ -206,7 +208,8 @@ def cache_state(fleet_path: Path, out: Path, templates: Path | None,
     static = cache.static_key(fleet_path, out, templates, _options(budget))
     if entry is None or entry.static != static:
         return CacheState(static)
-    if cache.tree_digest(resolved(out)) != entry.tree:
+    records = cache.walk(resolved(out))
+    if cache.digest_of(records) != entry.tree or records is None or records is cache.ABSENT:
         return CacheState(static)
     moment = datetime.datetime.now(datetime.timezone.utc).timestamp()
     if entry.valid_from <= moment < entry.valid_until and \
@@ -215,7 +218,7 @@ def cache_state(fleet_path: Path, out: Path, templates: Path | None,
     from .cachedetail import detail_path, load_detail
 
     path = detail_path(cache.entry_path(fleet_path, out))
-    return CacheState(static, reusable=load_detail(path, entry.detail))
+    return CacheState(static, reusable=load_detail(path, entry.detail), records=records)
 
 
 def up_to_date(fleet_path: Path, out: Path, templates: Path | None,
@@ -259,21 +262,23 @@ def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget:
         progress.stage(f"writing {total} files")
         diff = write_tree(out, result.files, reused=result.reused)
         if use_cache:
-            _remember(out, path, result, state, reads, now)
+            _remember(out, path, result, state, reads, now, diff.staged)
         return Written(result.warnings, total, len(result.plan.clusters), diff)
 
 
 def _remember(out: Path, path: Path, result: Build, state: CacheState, reads: list[Read],
-              now: datetime.datetime) -> None:
+              now: datetime.datetime, staged: str | None) -> None:
     """Store the entry of this build, once every file it wrote or kept is proven to hold
     its bytes after the stats the entry records were taken (an edit during the build is
     not recorded as up to date; a kept file whose stats changed is read again)."""
     from .cachedetail import Detail, detail_path, store_detail, verified_files
 
     root = resolved(out)
-    tree, stats = cache.tree_records(root)
+    # only what the write exchanged is walked again (the rest kept its earlier records)
+    tree, records = cache.tree_records(root, state.records, staged)
     if tree is None:
         return
+    stats = cache.files_of(records)
     files = verified_files(root, result.files, result.reused, stats, state.reusable)
     if files is None:
         return

@@ -30,7 +30,7 @@ from .defaults import bundled_templates
 from .errors import Location, Problem, Severity
 from .readlog import Read, Unreadable, content_digest, existence, read_capped
 
-FORMAT = 3
+FORMAT = 4
 NO_CACHE_ENV = "MESHGEN_NO_CACHE"
 DIR_ENV = "MESHGEN_CACHE_DIR"
 _LIBRARIES = ("jinja2", "MarkupSafe", "PyYAML", "ruamel.yaml", "pydantic", "cryptography")
@@ -259,47 +259,87 @@ def tree_digest(out: Path) -> str | None:
     back, and ctime cannot be set from user space. None too on a file system whose
     timestamps are whole seconds (no ctime with a fraction): there an edit in the second
     of the write would not show."""
-    return _walk(out, None)
+    return digest_of(walk(out))
 
 
-def tree_records(out: Path) -> tuple[str | None, dict[str, Stat]]:
-    """tree_digest(out), and the stat record of every regular file it covers."""
-    records: dict[str, Stat] = {}
-    return _walk(out, records), records
+def tree_records(out: Path, before: Records | None = None,
+                 staged: str | None = "") -> tuple[str | None, Records]:
+    """tree_digest(out), and the records it covers. With before (the records of the tree
+    taken earlier under the same lock) only the directory `staged` is walked again (the
+    one a write exchanged; None: nothing was written): a file outside it that changed
+    since then keeps its earlier record, which no longer matches, so the next build does
+    not take the tree for up to date."""
+    if before is None or staged == "":
+        records = walk(out)
+    elif staged is None:
+        records = before
+    else:
+        inside = walk(out, staged)
+        if inside is None:
+            return None, {}
+        prefix = staged + "/"
+        records = {rel: info for rel, info in before.items()
+                   if not rel.startswith(prefix) and rel != prefix}
+        records.update(inside)
+    if records is ABSENT:
+        return "absent", {}
+    return digest_of(records), records or {}
 
 
-def _walk(out: Path, records: dict[str, Stat] | None) -> str | None:
-    lines: list[str] = []
-    fine = False
-    files = 0
-    pending = [""]
+def files_of(records: Records) -> dict[str, Stat]:
+    """The stat record of every regular file (records also hold directories)."""
+    return {rel: info for rel, info in records.items() if not rel.endswith("/")}
+
+
+# a regular file: (inode, size, mtime_ns, ctime_ns, mode); a directory ("rel/"): its mode
+Records = dict[str, Stat]
+ABSENT: Records = {"\0absent": (0, 0, 0, 0, 0)}
+
+
+def walk(out: Path, rel_start: str = "") -> Records | None:
+    """The records of every regular file and directory under out/rel_start (rel_start's
+    own record included), or None for anything else found there or an unreadable tree."""
+    records: Records = {}
     try:
+        if rel_start:
+            info = os.lstat(os.path.join(out, rel_start))
+            if not stat.S_ISDIR(info.st_mode):
+                return None
+            records[rel_start + "/"] = (0, 0, 0, 0, info.st_mode)
+        pending = [rel_start]
         while pending:
             rel_dir = pending.pop()
-            with os.scandir(os.path.join(out, rel_dir) if rel_dir else out) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
             prefix = f"{rel_dir}/" if rel_dir else ""
-            for entry in entries:
-                info = entry.stat(follow_symlinks=False)
-                mode = info.st_mode
-                if stat.S_ISDIR(mode):
-                    pending.append(prefix + entry.name)
-                    lines.append(f"{prefix}{entry.name}/\0{mode}\0")
-                elif stat.S_ISREG(mode):
-                    files += 1
-                    fine = fine or info.st_ctime_ns % 1_000_000_000 != 0
-                    lines.append(f"{prefix}{entry.name}\0{info.st_ino} {info.st_size} "
-                                 f"{info.st_mtime_ns} {info.st_ctime_ns} {mode}\0")
-                    if records is not None:
+            with os.scandir(os.path.join(out, rel_dir) if rel_dir else out) as listing:
+                for entry in listing:
+                    info = entry.stat(follow_symlinks=False)
+                    mode = info.st_mode
+                    if stat.S_ISDIR(mode):
+                        pending.append(prefix + entry.name)
+                        records[f"{prefix}{entry.name}/"] = (0, 0, 0, 0, mode)
+                    elif stat.S_ISREG(mode):
                         records[prefix + entry.name] = (info.st_ino, info.st_size,
                                                         info.st_mtime_ns, info.st_ctime_ns,
                                                         mode)
-                else:
-                    return None
+                    else:
+                        return None
     except FileNotFoundError:
-        return "absent" if not os.path.lexists(out) else None
+        return ABSENT if not rel_start and not os.path.lexists(out) else None
     except OSError:
         return None
-    if files and not fine:
+    return records
+
+
+def digest_of(records: Records | None) -> str | None:
+    """The digest of a tree's records, in path order (the same whatever walked them)."""
+    if records is None:
         return None
+    if records is ABSENT:
+        return "absent"
+    files = [info for rel, info in records.items() if not rel.endswith("/")]
+    if files and not any(info[3] % 1_000_000_000 for info in files):
+        return None
+    lines = [f"{rel}\0{info[4]}\0" if rel.endswith("/") else
+             f"{rel}\0{info[0]} {info[1]} {info[2]} {info[3]} {info[4]}\0"
+             for rel, info in sorted(records.items())]
     return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()

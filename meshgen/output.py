@@ -73,6 +73,9 @@ class TreeDiff:
     # inventories to write, rewrite or remove (a removed one is of a directory this fleet
     # no longer writes in, or the root inventory of an older meshgen's output)
     inventories: list[str] = field(default_factory=list)
+    # the directory the write exchanged, relative to out ("": the whole tree; None:
+    # nothing was written)
+    staged: str | None = None
 
     @property
     def inventory(self) -> bool:
@@ -302,6 +305,7 @@ def _replace(root: Path, files: dict[str, bytes], survey: _Survey) -> None:
                           f"{exc.strerror}", code="MG140", where=str(root.parent),
                           exit=EXIT_ENVIRONMENT) from None
     rel_dir = _changed_directory(survey)
+    survey.diff.staged = rel_dir
     target = root / rel_dir if rel_dir else root
     try:
         _fill(stage, root, rel_dir, files, survey)

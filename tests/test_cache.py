@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -302,10 +303,10 @@ def test_an_edit_during_the_build_is_not_recorded_as_up_to_date(tmp_path: Path) 
     original = (out / PROD_NAMESPACE).read_bytes()
     real_records = cache.tree_records
 
-    def edited_first(root: Path) -> tuple[str | None, dict[str, cache.Stat]]:
+    def edited_first(root: Path, *walked: Any) -> tuple[str | None, cache.Records]:
         with open(root / PROD_NAMESPACE, "a") as handle:
             handle.write("# edited during the build\n")
-        return real_records(root)
+        return real_records(root, *walked)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cache, "tree_records", edited_first)

@@ -239,14 +239,14 @@ def test_a_corrupted_reused_file_after_the_swap_stores_no_entry(
     real_records = cache.tree_records
     kept = out / "central" / "kustomization.yaml"
 
-    def edited_first(root: Path) -> tuple[str | None, dict[str, cache.Stat]]:
+    def edited_first(root: Path, *walked: Any) -> tuple[str | None, cache.Records]:
         with open(kept, "a") as handle:
             handle.write("# edited during the build\n")
-        return real_records(root)
+        return real_records(root, *walked)
 
-    monkeypatch.setattr(cache, "tree_records", edited_first)
-    assert reused(build(fleet, out)) == 1
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # undo() would also undo the cache dir fixture
+        patch.setattr(cache, "tree_records", edited_first)
+        assert reused(build(fleet, out)) == 1
     assert not cache.entry_path(fleet, out).exists()
     again = build(fleet, out)
     assert "(cached)" not in again.output and reused(again) == 0
@@ -273,3 +273,38 @@ def test_builds_under_other_hash_seeds_reuse_each_others_clusters(tmp_path: Path
     assert found is not None, said
     # mesh-0000's federation spans three clusters: the other seven are kept
     assert (int(found.group(1)), int(found.group(3))) == (3, 7)
+
+
+def test_an_edit_outside_the_exchanged_directory_during_the_build_is_not_trusted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a write that exchanged one directory only that directory is walked again;
+    a file elsewhere edited during the build keeps its earlier record in the entry, which
+    no longer matches: the next build neither trusts the tree as up to date nor reuses
+    it, and puts the file back."""
+    fleet, out = example(tmp_path)
+    build(fleet, out)
+    add_member(fleet, "members: [stage-bookinfo]", "members: [stage-bookinfo, stage-extra]")
+    real_records = cache.tree_records
+    edited: list[tuple[str, Path, bytes]] = []
+
+    def edited_first(root: Path, *walked: Any) -> tuple[str | None, cache.Records]:
+        staged = walked[1] if len(walked) > 1 else ""
+        assert staged, "the change should stay inside one cluster's directory"
+        other = next(d for d in sorted(root.iterdir())
+                     if d.name not in (staged.split("/")[0], "delivery") and d.is_dir())
+        target = other / "kustomization.yaml"
+        edited.append((staged, target, target.read_bytes()))
+        with open(target, "a") as handle:
+            handle.write("# edited during the build\n")
+        return real_records(root, *walked)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cache, "tree_records", edited_first)
+        assert reused(build(fleet, out)) >= 1
+    [(_, target, original)] = edited
+    assert cache.entry_path(fleet, out).exists()  # stored, with the file's earlier record
+    again = build(fleet, out)
+    assert "(cached)" not in again.output and reused(again) == 0
+    assert target.read_bytes() == original
+    run("build", str(fleet), "--out", str(tmp_path / "fresh"), "--no-cache")
+    assert tree(out) == tree(tmp_path / "fresh")
