@@ -339,7 +339,6 @@ def digest_of(records: Records | None) -> str | None:
     files = [info for rel, info in records.items() if not rel.endswith("/")]
     if files and not any(info[3] % 1_000_000_000 for info in files):
         return None
-    lines = [f"{rel}\0{info[4]}\0" if rel.endswith("/") else
-             f"{rel}\0{info[0]} {info[1]} {info[2]} {info[3]} {info[4]}\0"
-             for rel, info in sorted(records.items())]
-    return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+    # repr of the sorted records: the same text for the same records, built in C
+    text = repr(sorted(records.items()))
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
