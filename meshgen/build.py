@@ -117,6 +117,7 @@ def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | N
     from .overrides import check_overrides
     from .render import Renderer, render_cluster
     from .reuse import fingerprint
+    from .workers import cluster_workers, map_in_order
     from .yamlwriter import YamlWriter
 
     progress.stage("loading")
@@ -137,20 +138,26 @@ def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | N
     progress.stage(f"rendering {len(plan.clusters) - len(kept)} of {len(plan.clusters)} "
                    f"clusters ({len(kept)} reused)" if kept else
                    f"rendering {len(plan.clusters)} clusters")
-    # one cluster at a time: its objects are dropped once written as text, so the
-    # documents of the whole fleet are never alive together
+    def render_and_emit(cluster: str) -> tuple[dict[str, bytes], ObjectKinds]:
+        # one cluster at a time: its objects are dropped once written as text, so the
+        # documents of the whole fleet are never alive together
+        documents = render_cluster(renderer, plan, cluster)
+        own = ObjectKinds()
+        own.add(documents)
+        return emit_cluster(cluster, documents, name, writer, 1), own
+
+    todo = [c.name for c in plan.clusters if c.name not in kept]
+    # forked workers take whole clusters (they inherit the plan; only the bytes come back)
+    done = dict(zip(todo, map_in_order(render_and_emit, todo,
+                                       cluster_workers(len(todo), workers)), strict=True))
     for cluster in plan.clusters:
         if (record := kept.get(cluster.name)) is not None:
             kinds.namespaced.update(record.namespaced)
             kinds.cluster_scoped.update(record.cluster_scoped)
             build.reused.extend(record.files)
         else:
-            documents = render_cluster(renderer, plan, cluster.name)
-            own = ObjectKinds()
-            own.add(documents)
+            emitted, own = done.pop(cluster.name)
             kinds.update(own)
-            emitted = emit_cluster(cluster.name, documents, name, writer, workers)
-            del documents
             files.update(emitted)
             record = ClusterRecord(prints.get(cluster.name), tuple(sorted(emitted)),
                                    tuple(sorted(own.namespaced)),

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from meshgen.workers import WORKERS_ENV, map_in_order, worker_count
+from meshgen.workers import (
+    AUTOMATIC_FROM,
+    WORKERS_ENV,
+    cluster_workers,
+    map_in_order,
+    worker_count,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 ISTIO_FLEETS = sorted((REPO / "tests" / "istio").glob("*/fleet.yaml"))
@@ -49,6 +55,17 @@ def test_one_process_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert worker_count(100) == 2
     monkeypatch.setenv(WORKERS_ENV, "lots")
     assert worker_count(100) == 1
+
+
+def test_whole_clusters_use_the_cores_from_sixteen_clusters_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert cluster_workers(AUTOMATIC_FROM - 1) == 1
+    assert cluster_workers(200) == min(cores, 4)
+    assert cluster_workers(200, 1) == 1
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    assert cluster_workers(200) == 1
 
 
 def _build(fleet: Path, out: Path, workers: int, seed: int) -> dict[str, bytes]:
