@@ -41,10 +41,14 @@ class Tree:
 def safe_relative(rel: str) -> str:
     """A relative path that stays inside the output directory, or OutputError.
 
-    One regular expression, run once per file of a build and per inventory line: the
+    A plain-string check, and one regular expression for what it does not pass, run once
+    per file of a build and per inventory line: the
     verdicts are those of PurePosixPath (no empty, "." or ".." part, not absolute, in
     normal form), which a test compares on awkward paths. No part may take a reserved
     name (the inventories of top-level directories, the stage and lock beside the tree)."""
+    if rel and rel[0] not in "./" and rel[-1] != "/" and "/." not in rel and "//" not in rel \
+            and "\\" not in rel and rel.isprintable():
+        return rel  # no empty, "." or ".." part, no reserved name, no control character
     if _UNSAFE.search(rel):
         raise OutputError(f"refusing to write {rel!r}: it would leave the output directory "
                           "or take a name meshgen reserves")

@@ -5,6 +5,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meshgen import output, swap
 from meshgen.emit import header
@@ -201,3 +203,19 @@ def test_the_fast_path_check_gives_the_verdicts_of_pure_posix_path(rel: str) -> 
     except output.OutputError:
         refused = True
     assert refused == _pure_posix_verdict(rel)
+
+
+@given(st.lists(st.sampled_from(["a", "b", ".", "/", "\\", "\x00", "\x1f", "\x7f", "\n", "é",
+                                 "\u200b", "-", ".meshgen-", "meshgen"]), max_size=10)
+       .map("".join))
+@settings(max_examples=3000, deadline=None)
+def test_safe_relative_agrees_with_pure_posix_path_on_any_path(rel: str) -> None:
+    """The plain-string fast path and the regular expression behind it give the verdicts of
+    the PurePosixPath rules on any mix of the characters that matter."""
+    from meshgen.outtree import safe_relative
+    try:
+        safe_relative(rel)
+        refused = False
+    except output.OutputError:
+        refused = True
+    assert refused == _pure_posix_verdict(rel), rel
