@@ -253,7 +253,8 @@ def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget:
                 progress.done()
                 warn(entry.problems())
                 return Written(entry.problems(), entry.files, entry.clusters, None)
-        from .output import write_tree  # only now: the cached path above does not need it
+        # only now: the cached path above does not need them
+        from .output import ReusedChanged, write_tree
 
         now = datetime.datetime.now(datetime.timezone.utc)
         reuse = (state.reusable.clusters if state.reusable else {}) if use_cache else None
@@ -267,7 +268,17 @@ def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget:
             cache.forget(path)  # the tree is about to change: the entry would lie
         total = len(result.files) + len(result.reused)
         progress.stage(f"writing {total} files")
-        diff = write_tree(out, result.files, reused=result.reused)
+        records = state.records or {}
+        try:
+            diff = write_tree(out, result.files,
+                              reused={rel: records.get(rel) for rel in result.reused})
+        except ReusedChanged:  # the tree changed during the build: no reuse, build again
+            progress.stage("the output changed during the build: building it whole")
+            result = compile_fleet(fleet_path, out, templates, now, budget,
+                                   progress=progress)
+            total = len(result.files)
+            diff = write_tree(out, result.files)
+            use_cache = False  # the reads recorded were the first compile's: store nothing
         if use_cache:
             _remember(out, path, result, state, reads, now, diff.staged)
         return Written(result.warnings, total, len(result.plan.clusters), diff)

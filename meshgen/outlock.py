@@ -21,6 +21,15 @@ LOCK_SUFFIX = ".meshgen-lock"
 _held: dict[Path, int] = {}
 
 
+def close_inherited() -> None:
+    """In a forked child: close the lock files inherited from the parent, so that the
+    child never keeps a lock alive (the parent's lock stays held through its own fd)."""
+    for fd in _held.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
 def lock_path(out: Path) -> Path:
     """The lock file of an output directory (out already resolved)."""
     return out.parent / f".{out.name}{LOCK_SUFFIX}"

@@ -20,7 +20,7 @@ import shutil
 import signal
 import stat
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from .swap import replace_tree, restore
 __all__ = [
     "INVENTORY",
     "OutputError",
+    "ReusedChanged",
     "TreeDiff",
     "compare",
     "generated_files",
@@ -62,6 +63,16 @@ STAGE_INFIX = ".meshgen-stage-"
 PREVIOUS_SUFFIX = ".meshgen-previous"
 MAX_KEY_SCAN = 16 * 1024 * 1024  # larger files under --out are not read for keys
 MAX_READ = 64 * 1024 * 1024
+
+
+class ReusedChanged(Exception):
+    """A file the caller vouched for (write_tree's reused) is gone, unlisted or has other
+    stats than when it was proven: the tree changed during the build. Nothing was
+    written; the caller builds again without reuse."""
+
+
+def _record(info: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
 
 
 @dataclass
@@ -110,7 +121,10 @@ class _Survey:
     inventories: dict[str, bytes]  # what each inventory of the new tree holds
 
 
-def _survey(out: Path, files: dict[str, bytes], reused: Collection[str] = ()) -> _Survey:
+Reused = Collection[str] | Mapping[str, "tuple[int, int, int, int, int] | None"]
+
+
+def _survey(out: Path, files: dict[str, bytes], reused: Reused = ()) -> _Survey:
     for rel in files:
         safe_relative(rel)
     vouched = frozenset(reused)
@@ -118,7 +132,11 @@ def _survey(out: Path, files: dict[str, bytes], reused: Collection[str] = ()) ->
         raise ValueError(f"reused files are also among the files to write: {both[:5]}")
     tree = scan(out)
     if absent := sorted(rel for rel in vouched if rel not in tree.files):
-        raise ValueError(f"reused files are not regular files under {out}: {absent[:5]}")
+        raise ReusedChanged(f"reused files are no longer regular files under {out}: "
+                            f"{absent[:5]}")
+    if isinstance(reused, Mapping) and (moved := sorted(
+            rel for rel, info in reused.items() if _record(tree.files[rel]) != info)):
+        raise ReusedChanged(f"reused files changed since they were proven: {moved[:5]}")
     base = str(out)
     current = {rel: _read(os.path.join(base, rel)) for rel in files if rel in tree.files}
     problems: list[OutputProblem] = []
@@ -131,7 +149,8 @@ def _survey(out: Path, files: dict[str, bytes], reused: Collection[str] = ()) ->
     header = header_line(files) or _listed_header(inventories, vouched)
     own = ownership(tree, header, current, vouched, inventories)
     if unlisted := sorted(rel for rel in vouched if own.listed.get(rel) != header):
-        raise ValueError(f"reused files are not in this fleet's inventory: {unlisted[:5]}")
+        raise ReusedChanged(f"reused files are no longer in this fleet's inventory: "
+                            f"{unlisted[:5]}")
     mine = own.mine
     diff = TreeDiff(stale=sorted(mine - files.keys() - vouched))
     in_the_way = tree.files.keys() - set(diff.stale)
@@ -209,7 +228,7 @@ def _read(path: str | Path) -> bytes:
                           where=str(path), exit=EXIT_ENVIRONMENT) from None
 
 
-def compare(out: Path, files: dict[str, bytes], reused: Collection[str] = ()) -> TreeDiff:
+def compare(out: Path, files: dict[str, bytes], reused: Reused = ()) -> TreeDiff:
     """What write_tree would change (OutputError for what it would refuse)."""
     return _survey(resolved(out), files, reused).diff
 
@@ -226,14 +245,17 @@ def read_tree(out: Path) -> dict[str, bytes]:
     return {rel: _read(root / rel) for rel in sorted(generated_files(root))}
 
 
-def write_tree(out: Path, files: dict[str, bytes], reused: Collection[str] = ()) -> TreeDiff:
+def write_tree(out: Path, files: dict[str, bytes], reused: Reused = ()) -> TreeDiff:
     """Bring out to exactly files (plus any files meshgen did not write), in one swap.
 
     reused: files the caller vouches are on disk already, listed in this fleet's
     inventory under its header and holding exactly the bytes this build would write
     (proved under the same lock, e.g. from stat records). They are neither opened nor
-    rewritten, count as unchanged and stay listed; one that is also in files or is not a
-    regular file under out is a programming error (ValueError, nothing written)."""
+    rewritten, count as unchanged and stay listed; one that is also in files is a
+    programming error (ValueError). Given as a mapping to stat records (inode, size,
+    mtime_ns, ctime_ns, mode), each must still have its record; one that changed, vanished
+    or left the inventory since it was proven raises ReusedChanged. Nothing is written
+    then."""
     with _no_sigxfsz(), locked(out):
         root = resolved(out)
         _clear_leftovers(root)
@@ -267,6 +289,13 @@ def _previous(root: Path, rel_dir: str) -> Path:
     name says which one it was, so that the next build can put it back."""
     suffix = f"-{rel_dir.encode().hex()}" if rel_dir else ""
     return root.parent / f".{root.name}{PREVIOUS_SUFFIX}{suffix}"
+
+
+def _name_max(directory: Path) -> int:
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
 
 
 def _clear_leftovers(root: Path) -> None:
@@ -305,6 +334,8 @@ def _replace(root: Path, files: dict[str, bytes], survey: _Survey) -> None:
                           f"{exc.strerror}", code="MG140", where=str(root.parent),
                           exit=EXIT_ENVIRONMENT) from None
     rel_dir = _changed_directory(survey)
+    while rel_dir and len(_previous(root, rel_dir).name.encode()) > _name_max(root.parent):
+        rel_dir = os.path.dirname(rel_dir)  # the fallback's name for it would not fit
     survey.diff.staged = rel_dir
     target = root / rel_dir if rel_dir else root
     try:

@@ -6,14 +6,18 @@ the output is the same whatever the worker count."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import itertools
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 WORKERS_ENV = "MESHGEN_WORKERS"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 CHUNKS_PER_WORKER = 4  # smaller chunks even out a busy core
 
 T = TypeVar("T")
@@ -53,6 +57,21 @@ def cluster_workers(clusters: int, requested: int | None = None) -> int:
     return max(1, min(requested or 1, clusters))
 
 
+def _die_with_parent(parent: int) -> None:
+    """In a forked worker: die when the parent dies (Linux PR_SET_PDEATHSIG; a worker left
+    blocked on its result pipe would otherwise keep the output lock's inherited file open,
+    and every later build would wait for a dead build), and close the inherited lock files
+    (the parent's flock stays: it is held by the shared open file description)."""
+    from .outlock import close_inherited
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # died before the call above
+        os._exit(1)
+    close_inherited()
+
+
 def _run(bounds: tuple[int, int]) -> list[Any]:
     assert _job is not None
     func, items = _job
@@ -73,8 +92,9 @@ def map_in_order(func: Callable[[T], R], items: Sequence[T], workers: int) -> li
     own = chunks[:CHUNKS_PER_WORKER]  # this process's share, done while the others work
     _job = (func, items)
     try:
-        with ProcessPoolExecutor(workers - 1,
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             theirs = pool.map(_run, chunks[len(own):])
             parts = [_run(bounds) for bounds in own]
             parts += list(theirs)

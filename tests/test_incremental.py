@@ -308,3 +308,38 @@ def test_an_edit_outside_the_exchanged_directory_during_the_build_is_not_trusted
     assert target.read_bytes() == original
     run("build", str(fleet), "--out", str(tmp_path / "fresh"), "--no-cache")
     assert tree(out) == tree(tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("change", ["remove", "edit"])
+def test_a_reused_file_changed_during_the_compile_means_a_full_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """A file proven reusable at the start of the build, then removed or edited while the
+    fleet compiles: no traceback, no reuse of it; the build compiles again without reuse
+    and the tree ends exactly as a fresh build's, with no entry stored."""
+    from meshgen import build as build_module
+
+    fleet, out = example(tmp_path)
+    build(fleet, out)
+    add_member(fleet, "members: [stage-bookinfo]", "members: [stage-bookinfo, stage-extra]")
+    real_compile = build_module.compile_fleet
+    victim = out / "west" / "kustomization.yaml"
+    calls: list[int] = []
+
+    def changed_first(*args: Any, **kwargs: Any) -> Any:
+        if not calls:
+            if change == "remove":
+                victim.unlink()
+            else:
+                with open(victim, "a") as handle:
+                    handle.write("# edited during the build\n")
+        calls.append(1)
+        return real_compile(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module, "compile_fleet", changed_first)
+        result = build(fleet, out)
+    assert len(calls) == 2, result.output
+    assert "building it whole" in result.output
+    assert not cache.entry_path(fleet, out).exists()
+    run("build", str(fleet), "--out", str(tmp_path / "fresh"), "--no-cache")
+    assert tree(out) == tree(tmp_path / "fresh")

@@ -184,17 +184,25 @@ def test_reused_files_count_in_the_inventory_and_stale_ones_are_pruned(
     assert not output.write_tree(out, {}, reused=reused | {"b/kustomization_yaml"}).changed
 
 
-@pytest.mark.parametrize("reused", [{"b/ns/x_yaml"}, {"b/ns/missing"}, {"b/ns"}])
-def test_a_reused_path_that_is_written_or_absent_is_a_programming_error(
-        tmp_path: Path, reused: set[str]) -> None:
+@pytest.mark.parametrize(("reused", "error"), [({"b/ns/x_yaml"}, ValueError),
+                                               ({"b/ns/missing"}, output.ReusedChanged),
+                                               ({"b/ns"}, output.ReusedChanged)])
+def test_a_reused_path_that_is_written_or_absent_is_refused(
+        tmp_path: Path, reused: set[str], error: type[Exception]) -> None:
+    """Also among the files to write: a programming error; absent, unlisted or with other
+    stats than proven: the tree changed during the build (the caller builds again)."""
     out = tmp_path / "out"
     output.write_tree(out, OLD)
     (out / "b" / "ns" / "mine.yaml").write_bytes(GEN)
     before = stamps(out)
-    with pytest.raises(ValueError, match="reused"):
+    with pytest.raises(error, match="reused"):
         output.write_tree(out, NEW, reused=reused)
-    with pytest.raises(ValueError, match="not in this fleet's inventory"):
+    with pytest.raises(output.ReusedChanged, match="no longer in this fleet's inventory"):
         output.write_tree(out, {}, reused={"b/ns/mine.yaml"})
+    info = os.lstat(out / "a" / "ns" / "x_yaml")
+    with pytest.raises(output.ReusedChanged, match="changed since they were proven"):
+        output.write_tree(out, {}, reused={"a/ns/x_yaml": (
+            info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns - 1, info.st_mode)})
     assert stamps(out) == before
 
 
@@ -288,3 +296,23 @@ def test_without_an_atomic_exchange_the_next_build_restores_a_directory(
     assert not output.write_tree(out, OLD).changed  # b/ back first: nothing to do
     assert on_disk(out) == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_without_an_atomic_exchange_a_deep_directory_is_staged_higher_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback names the directory it moves away after its path (hex, twice as
+    long): where that name would pass the file system's limit, a directory higher up that
+    holds the change is staged instead, and the build succeeds."""
+    monkeypatch.setattr(swap, "_RENAMEAT2", None)
+    out = tmp_path / "out"
+    deep = "prod-eu-west-1-payments-platform-cluster-0001/namespaces/" + \
+        "istio-system-federation-gateways-for-payments-team-a-eu-west-01"
+    files = fleet(**{f"{deep}/a.yaml": "a: 1\n", f"{deep}/b.yaml": "b: 1\n",
+                     "prod-eu-west-1-payments-platform-cluster-0001/kustomization.yaml":
+                     "k: 1\n"})
+    output.write_tree(out, files)
+    files[f"{deep}/a.yaml"] = fleet(x="a: 2\n")["x"]
+    diff = output.write_tree(out, files)
+    assert diff.modified == [f"{deep}/a.yaml"]
+    assert diff.staged is not None and deep.startswith(diff.staged) and diff.staged != deep
+    assert on_disk(out)[f"{deep}/a.yaml"] == files[f"{deep}/a.yaml"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,51 @@ def test_the_same_bytes_whatever_the_worker_count_and_hash_seed(fleet: Path,
     three = _build(fleet, tmp_path / "three" / "overlays", 3, 17)
     assert len(one) > 10
     assert one == two == three
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_workers_die_with_a_killed_build_and_free_the_lock(tmp_path: Path) -> None:
+    """A build killed while its forked workers render: they die with it (a worker left
+    blocked on its result pipe kept the inherited lock file open, and every later build
+    into that --out was refused with MG098)."""
+    from test_bench import bench_module
+
+    from meshgen.ca import certificate_pem, make_certificate
+
+    bench = bench_module()
+    fleet = bench.write_fleet(bench.synthetic_fleet(100), tmp_path,
+                              certificate_pem(make_certificate("workers root")[0]))
+    env = {**os.environ, WORKERS_ENV: "2"}
+    command = [sys.executable, "-m", "meshgen", "build", str(fleet), "--no-cache"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while not workers and process.poll() is None and time.monotonic() < deadline:
+        workers = _children(process.pid)
+        time.sleep(0.005)
+    assert workers, "the build ended before it forked a worker"
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{w}").exists() and "Z" not in _state(w) for w in workers) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
