@@ -138,6 +138,7 @@ def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | N
     progress.stage(f"rendering {len(plan.clusters) - len(kept)} of {len(plan.clusters)} "
                    f"clusters ({len(kept)} reused)" if kept else
                    f"rendering {len(plan.clusters)} clusters")
+
     def render_and_emit(cluster: str) -> tuple[dict[str, bytes], ObjectKinds]:
         # one cluster at a time: its objects are dropped once written as text, so the
         # documents of the whole fleet are never alive together
