@@ -11,7 +11,6 @@ expanded or silently resolved.
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -35,6 +34,9 @@ from ruamel.yaml.resolver import VersionedResolver
 
 from meshgen.errors import FleetError, Location, Problem, Problems
 from meshgen.readlog import Unreadable, read_capped
+
+# unchanged by the rewrite: the helpers the loader had are the ones it has
+from meshgen.source import _construct, _has_surrogate, _OutOfRange, shortened
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -316,56 +318,3 @@ class _Builder:
         self.problems.add(
             Problem(code, message, _location(self.source.name, event.start_mark), hint)
         )
-
-
-def _has_surrogate(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-# Kubernetes stores integers as int64; larger ones cannot reach a cluster intact, and
-# Python refuses to print those with more than 4,300 digits (sys.get_int_max_str_digits)
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1
-
-
-class _OutOfRange(ValueError):
-    pass
-
-
-def shortened(value: str, limit: int = 40) -> str:
-    """value quoted for a message, cut to limit characters (with its length) if longer."""
-    if len(value) <= limit:
-        return f'"{value}"'
-    return f'"{value[:limit]}…" ({len(value)} characters)'
-
-
-def _construct(kind: str, value: str) -> Any:
-    if kind == "null":
-        return None
-    if kind == "bool":
-        if value.lower() not in ("true", "false"):
-            raise ValueError(value)
-        return value.lower() == "true"
-    if kind == "int":
-        digits = value.replace("_", "")
-        sign = -1 if digits.startswith("-") else 1
-        digits = digits.lstrip("+-")
-        base = 0 if digits[:2].lower() in ("0x", "0o", "0b") else 10
-        if base == 10 and len(digits.lstrip("0")) > len(str(INT_MAX)):
-            raise _OutOfRange(value)  # decided before int() would meet Python's limit
-        number = sign * int(digits, base)
-        if not INT_MIN <= number <= INT_MAX:
-            raise _OutOfRange(value)
-        return number
-    if kind == "float":
-        lowered = value.lower().replace("_", "")
-        if lowered.lstrip("+-") == ".inf":
-            return -math.inf if lowered.startswith("-") else math.inf
-        if lowered == ".nan":
-            return math.nan
-        return float(lowered)
-    # timestamps, binary and anything else stay as the text the user wrote
-    return value
