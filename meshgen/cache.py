@@ -12,10 +12,12 @@ rewrites it. MESHGEN_NO_CACHE=1 or --no-cache turn it off.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import datetime
 import hashlib
 import importlib.metadata
+import itertools
 import json
 import os
 import stat
@@ -336,9 +338,15 @@ def digest_of(records: Records | None) -> str | None:
         return None
     if records is ABSENT:
         return "absent"
-    files = [info for rel, info in records.items() if not rel.endswith("/")]
-    if files and not any(info[3] % 1_000_000_000 for info in files):
+    paths = sorted(records)
+    values = [records[rel] for rel in paths]
+    # directories are recorded with inode 0; a tree of files that all have whole-second
+    # ctimes is on a file system whose timestamps cannot show an edit: no digest
+    if any(v[0] for v in values) and not any(v[3] % 1_000_000_000 for v in values if v[0]):
         return None
-    # repr of the sorted records: the same text for the same records, built in C
-    text = repr(sorted(records.items()))
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    digest = hashlib.sha256("\0".join(paths).encode("utf-8", "surrogateescape"))
+    try:
+        digest.update(array.array("q", itertools.chain.from_iterable(values)).tobytes())
+    except OverflowError:  # an inode number past 2**63 (some file systems): spelled out
+        digest.update(repr(values).encode())
+    return digest.hexdigest()
