@@ -19,6 +19,7 @@ from .cache import Entry
 from .cachedetail import ClusterRecord, Detail
 from .defaults import DEFAULT_OUT
 from .errors import FleetError, Problem, Problems, Severity
+from .gcpause import collector_paused
 from .outlock import locked, resolved
 from .progress import NO_PROGRESS, Progress
 from .readlog import Read, recording
@@ -245,7 +246,9 @@ def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget:
     """Compile the fleet and bring out up to date, under out's lock; with use_cache, skip
     both when the cache proves out up to date, render only the clusters that changed when
     it proves the tree is the last build's output, and record the result for next time."""
-    with locked(out):
+    # tens of thousands of records and paths are made and kept: the cyclic collector
+    # would walk them again and again for nothing
+    with locked(out), collector_paused():
         state = CacheState("")
         if use_cache:
             progress.stage("checking the cache")
