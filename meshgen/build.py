@@ -218,7 +218,7 @@ def cache_state(fleet_path: Path, out: Path, templates: Path | None,
     if entry is None or entry.static != static:
         return CacheState(static)
     records = cache.walk(resolved(out))
-    if cache.digest_of(records) != entry.tree or records is None or records is cache.ABSENT:
+    if records is None or records is cache.ABSENT or cache.digest_of(records) != entry.tree:
         return CacheState(static)
     moment = datetime.datetime.now(datetime.timezone.utc).timestamp()
     if entry.valid_from <= moment < entry.valid_until and \

@@ -30,6 +30,7 @@ from typing import Any
 from . import __version__
 from .defaults import bundled_templates
 from .errors import Location, Problem, Severity
+from .outtree import Stat, stat_record
 from .readlog import Read, Unreadable, content_digest, existence, read_capped
 
 FORMAT = 4
@@ -65,7 +66,7 @@ class Entry:
     warnings: list[dict[str, Any]]
     files: int
     clusters: int
-    tree: str  # tree_digest() right after the build's write
+    tree: str  # digest_of() the tree right after the build's write
     static: str = ""  # static_key() of the build: its clusters are reused only under it
     detail: str = ""  # sha256 of the entry's Detail file ("": none)
 
@@ -250,25 +251,14 @@ def window(reads: Iterable[Read], now: datetime.datetime) -> tuple[float, float]
 # --- the tree ----------------------------------------------------------------------------
 
 
-Stat = tuple[int, int, int, int, int]  # inode, size, mtime_ns, ctime_ns, mode
-
-
-def tree_digest(out: Path) -> str | None:
-    """A digest of (path, inode, size, mtime, ctime, mode) of every regular file and
-    directory under out, walked without following anything; None when the tree holds a
-    symlink, FIFO, socket or device (the full build then refuses it and says where) or
-    cannot be read. An edit changes a file's ctime even when its size and mtime are put
-    back, and ctime cannot be set from user space. None too on a file system whose
-    timestamps are whole seconds (no ctime with a fraction): there an edit in the second
-    of the write would not show."""
-    return digest_of(walk(out))
 
 
 def tree_records(out: Path, before: Records | None = None,
                  staged: str | None = "") -> tuple[str | None, Records]:
-    """tree_digest(out), and the records it covers. With before (the records of the tree
-    taken earlier under the same lock) only the directory `staged` is walked again (the
-    one a write exchanged; None: nothing was written): a file outside it that changed
+    """The digest of the tree under out (digest_of(walk(out))), and its records. With
+    before (the records of the tree taken earlier under the same lock) only the directory
+    `staged` is walked again (the one a write exchanged; None: nothing was written): a
+    file outside it that changed
     since then keeps its earlier record, which no longer matches, so the next build does
     not take the tree for up to date."""
     if before is None or staged == "":
@@ -320,9 +310,7 @@ def walk(out: Path, rel_start: str = "") -> Records | None:
                         pending.append(prefix + entry.name)
                         records[f"{prefix}{entry.name}/"] = (0, 0, 0, 0, mode)
                     elif stat.S_ISREG(mode):
-                        records[prefix + entry.name] = (info.st_ino, info.st_size,
-                                                        info.st_mtime_ns, info.st_ctime_ns,
-                                                        mode)
+                        records[prefix + entry.name] = stat_record(info)
                     else:
                         return None
     except FileNotFoundError:
@@ -333,7 +321,13 @@ def walk(out: Path, rel_start: str = "") -> Records | None:
 
 
 def digest_of(records: Records | None) -> str | None:
-    """The digest of a tree's records, in path order (the same whatever walked them)."""
+    """The digest of a tree's records, in path order (the same whatever walked them): of
+    (path, inode, size, mtime, ctime, mode) of every regular file and directory, walked
+    without following anything. An edit changes a file's ctime even when its size and
+    mtime are put back, and ctime cannot be set from user space. None for a tree that
+    holds a symlink, FIFO, socket or device or cannot be read (the full build then
+    refuses it and says where), and on a file system whose timestamps are whole seconds
+    (no ctime with a fraction): there an edit in the second of the write would not show."""
     if records is None:
         return None
     if records is ABSENT:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .cache import FORMAT, Stat, store_bytes
+from .cache import FORMAT, store_bytes
+from .outtree import Stat
 
 Kind = tuple[str, str]  # (API group, kind)
 

@@ -33,6 +33,7 @@ from .outtree import (
     LEGACY_JOURNAL,
     Inventory,
     Ownership,
+    Stat,
     Tree,
     header_line,
     inventory_texts,
@@ -42,6 +43,7 @@ from .outtree import (
     read_regular,
     safe_relative,
     scan,
+    stat_record,
 )
 from .swap import replace_tree, restore
 
@@ -69,10 +71,6 @@ class ReusedChanged(Exception):
     """A file the caller vouched for (write_tree's reused) is gone, unlisted or has other
     stats than when it was proven: the tree changed during the build. Nothing was
     written; the caller builds again without reuse."""
-
-
-def _record(info: os.stat_result) -> tuple[int, int, int, int, int]:
-    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
 
 
 @dataclass
@@ -121,7 +119,7 @@ class _Survey:
     inventories: dict[str, bytes]  # what each inventory of the new tree holds
 
 
-Reused = Collection[str] | Mapping[str, "tuple[int, int, int, int, int] | None"]
+Reused = Collection[str] | Mapping[str, Stat | None]
 
 
 def _survey(out: Path, files: dict[str, bytes], reused: Reused = ()) -> _Survey:
@@ -135,7 +133,7 @@ def _survey(out: Path, files: dict[str, bytes], reused: Reused = ()) -> _Survey:
         raise ReusedChanged(f"reused files are no longer regular files under {out}: "
                             f"{absent[:5]}")
     if isinstance(reused, Mapping) and (moved := sorted(
-            rel for rel, info in reused.items() if _record(tree.files[rel]) != info)):
+            rel for rel, info in reused.items() if stat_record(tree.files[rel]) != info)):
         raise ReusedChanged(f"reused files changed since they were proven: {moved[:5]}")
     base = str(out)
     current = {rel: _read(os.path.join(base, rel)) for rel in files if rel in tree.files}

@@ -38,6 +38,14 @@ class Tree:
     empty_dirs: set[str] = field(default_factory=set)
 
 
+Stat = tuple[int, int, int, int, int]  # inode, size, mtime_ns, ctime_ns, mode
+
+
+def stat_record(info: os.stat_result) -> Stat:
+    """What says a file is the one seen before: an edit changes its ctime at least."""
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_mode)
+
+
 def safe_relative(rel: str) -> str:
     """A relative path that stays inside the output directory, or OutputError.
 

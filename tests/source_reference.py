@@ -11,7 +11,6 @@ expanded or silently resolved.
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +32,17 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from meshgen.errors import FleetError, Location, Problem, Problems
-from meshgen.readlog import Unreadable, read_capped
 
 # unchanged by the rewrite: the helpers the loader had are the ones it has
-from meshgen.source import _construct, _has_surrogate, _OutOfRange, shortened
+from meshgen.source import (
+    _construct,
+    _has_surrogate,
+    _location,
+    _OutOfRange,
+    _reader_problem,
+    _Refused,
+    shortened,
+)
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -74,41 +80,6 @@ class SourceFile:
         return self.keys.get(tuple(path)) or self.at(path)
 
 
-def path_text(name: str) -> str:
-    """A path as text that is the same under every locale: Python decodes file names and
-    arguments with the locale's encoding (ISO-8859-1 turns UTF-8 "é" into "Ã©"), so the
-    bytes are recovered and read as UTF-8; bytes that are no UTF-8 become \\xNN."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
-
-
-def load(path: Path, name: str | None = None) -> SourceFile:
-    """Read and parse one YAML file; every failure is a located FleetError."""
-    name = name or str(path)
-    try:
-        raw = read_capped(path, MAX_BYTES)
-    except Unreadable as exc:
-        raise FleetError(
-            Problem("MG005", f"cannot read file: {exc}", Location(name, 1, 1),
-                    "check the path passed to meshgen")
-        ) from None
-    if len(raw) > MAX_BYTES:
-        raise FleetError(
-            Problem("MG004", f"file is larger than the {MAX_BYTES} bytes allowed",
-                    Location(name, 1, 1), "split the fleet or remove generated content from it")
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
-        raise FleetError(
-            Problem("MG001", f"file is not UTF-8: {exc.reason} (byte 0x{raw[exc.start]:02x})",
-                    Location(name, line, column), "save the file as UTF-8")
-        ) from None
-    return loads(text, name, path)
-
-
 def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
     source = SourceFile(name=name, path=path or Path(name), data=None)
     source.values[()] = Location(name, 1, 1)
@@ -140,30 +111,6 @@ def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
         )
     builder.problems.raise_if_errors()
     return source
-
-
-def _reader_problem(exc: ReaderError, text: str, name: str) -> Problem:
-    """A character YAML does not allow (a control character), at its line and column."""
-    position = exc.position if isinstance(exc.position, int) else 0
-    before = text[:position]
-    line = before.count("\n") + 1
-    column = position - (before.rfind("\n") + 1) + 1
-    character = exc.character if isinstance(exc.character, int) else 0
-    return Problem("MG001", f"character U+{character:04X} is not allowed in YAML "
-                   f"({exc.reason})", Location(name, line, column),
-                   "remove it; in a double-quoted string it can be written as an escape, "
-                   f'e.g. "\\x{character:02x}"' if character < 0x100 else
-                   "remove it; in a double-quoted string it can be written as an escape")
-
-
-def _location(name: str, mark: Any) -> Location:
-    if mark is None:
-        return Location(name, 1, 1)
-    return Location(name, mark.line + 1, mark.column + 1)
-
-
-class _Refused(Exception):
-    """Stops the build of one file after a problem that makes the rest meaningless."""
 
 
 @dataclass

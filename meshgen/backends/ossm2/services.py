@@ -11,16 +11,22 @@ from ...source import PathKey
 class ServiceRules(Checker):
     # exports and imports -----------------------------------------------------------------------
 
+    def _named_mesh(self, what: str, name: str, path: PathKey,
+                    meshes: dict[str, MeshPlan]) -> MeshPlan | None:
+        """The mesh an export or import names; None (MG031 unless already reported) when
+        there is none."""
+        mesh = meshes.get(name)
+        if mesh is None and name not in self.unresolved:
+            self.error("MG031", f'{what} names unknown mesh "{name}"', (*path, "mesh"),
+                       did_you_mean(name, meshes))
+        return mesh
+
     def exports(self, meshes: dict[str, MeshPlan],
                 by_pair: dict[tuple[str, str], Peering]) -> None:
         for i, export in enumerate(self.fleet.exports):
             path: PathKey = ("exports", i)
-            mesh = meshes.get(export.mesh)
-            if mesh is None and export.mesh in self.unresolved:
-                continue
+            mesh = self._named_mesh("export", export.mesh, path, meshes)
             if mesh is None:
-                self.error("MG031", f'export names unknown mesh "{export.mesh}"',
-                           (*path, "mesh"), did_you_mean(export.mesh, meshes))
                 continue
             if not mesh.peers and self.reported(mesh.name):
                 continue
@@ -102,12 +108,8 @@ class ServiceRules(Checker):
                 by_pair: dict[tuple[str, str], Peering]) -> None:
         for i, imp in enumerate(self.fleet.imports):
             path: PathKey = ("imports", i)
-            mesh = meshes.get(imp.mesh)
-            if mesh is None and imp.mesh in self.unresolved:
-                continue
+            mesh = self._named_mesh("import", imp.mesh, path, meshes)
             if mesh is None:
-                self.error("MG031", f'import names unknown mesh "{imp.mesh}"',
-                           (*path, "mesh"), did_you_mean(imp.mesh, meshes))
                 continue
             if imp.from_ not in mesh.peers and self.reported(mesh.name, imp.from_):
                 continue
