@@ -12,6 +12,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,16 +98,26 @@ def _acquire(path: Path, out: Path) -> int:
             os.close(fd)
             continue
         with contextlib.suppress(OSError):  # the pid only informs; a full disk may refuse it
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            pid = f"{os.getpid()}\n".encode()
+            os.pwrite(fd, pid, 0)  # written before the truncation: never an empty window
+            os.ftruncate(fd, len(pid))
         return fd
     raise OutputError("cannot take the build lock", code="MG098",
                       exit=EXIT_ENVIRONMENT, where=str(path))
 
 
 def _holder(fd: int) -> str:
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return ""
-    return f" (pid {text})" if text.isdigit() else ""
+    """The holder's pid as a phrase, or "" when it cannot be read.
+
+    A holder that has just taken the lock writes its pid a moment later, so an empty or
+    partial file is read again for up to 0.2 s before giving up."""
+    for attempt in range(40):
+        try:
+            text = os.pread(fd, 32, 0).decode("ascii")
+        except (OSError, UnicodeDecodeError):
+            return ""
+        if text.endswith("\n") and text.strip().isdigit():
+            return f" (pid {text.strip()})"
+        if attempt < 39:
+            time.sleep(0.005)
+    return ""

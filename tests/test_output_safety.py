@@ -3,10 +3,12 @@ fleet's files, alias bombs and private keys under --out; the build lock."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import TWO_CLUSTERS
-from meshgen import output
+from meshgen import outlock, output
 from meshgen.diff import compare, entries
 from meshgen.emit import header
 
@@ -215,3 +217,22 @@ def test_the_lock_names_the_holder_and_dies_with_it(built: Path) -> None:
     result = meshgen("build", cwd=built)
     assert result.returncode == 0, result.stderr
     assert not (built / ".overlays.meshgen-lock").exists()
+
+
+def test_a_holder_that_has_not_yet_written_its_pid_is_still_named(tmp_path: Path) -> None:
+    """Between a holder's flock and its pid write the lock file is empty; a build refused
+    in that window waits briefly for the pid instead of naming nobody (seen in CI)."""
+    out = tmp_path / "overlays"
+    out.mkdir()
+    path = outlock.lock_path(outlock.resolved(out))
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        late = threading.Timer(0.05, lambda: os.pwrite(fd, b"4242\n", 0))
+        late.start()
+        with pytest.raises(output.OutputError) as refused, output.locked(out):
+            pass
+        late.join()
+    finally:
+        os.close(fd)
+    assert "another meshgen build (pid 4242) is writing" in str(refused.value)
