@@ -15,8 +15,15 @@ from contextlib import contextmanager
 def collector_paused() -> Iterator[None]:
     enabled = gc.isenabled()
     gc.disable()
+    gc.unfreeze()  # what an earlier pause froze may be collected again from here on
     try:
         yield
     finally:
         if enabled:
+            # the objects made during the pause overflowed every generation's count: the
+            # first allocation after gc.enable() would walk all of them (a third of a
+            # second at 1000 meshes) and so would the interpreter's exit; frozen, they are
+            # left to reference counting (cyclic garbage among them waits for the next
+            # pause's unfreeze)
+            gc.freeze()
             gc.enable()
