@@ -7,6 +7,7 @@ would take most of its time (README: "The build cache")."""
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import cache
+from .background import Background
 from .budget import DEFAULT_BUDGET, Budget, check_budget, check_federations
 from .cache import Entry
 from .cachedetail import ClusterRecord, Detail
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
     from .output import TreeDiff
     from .plan import Plan
 
+
+
+# the clusters a build may reuse, or a function that gives them once the fleet is planned
+Reuse = dict[str, ClusterRecord] | Callable[[], dict[str, ClusterRecord]]
 
 
 @dataclass
@@ -107,11 +113,12 @@ def plan_fleet(fleet_path: Path, now: datetime.datetime | None = None,
 def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | None = None,
                   now: datetime.datetime | None = None, budget: Budget = DEFAULT_BUDGET,
                   workers: int | None = None, progress: Progress = NO_PROGRESS,
-                  reuse: dict[str, ClusterRecord] | None = None) -> Build:
+                  reuse: Reuse | None = None) -> Build:
     """The whole pipeline. reuse: the clusters of the last build of this fleet into out
-    whose files are on disk as that build wrote them (under the same static key); a
-    cluster whose fingerprint is the one recorded there is not rendered, its files are
-    listed in Build.reused. With reuse (even empty) every cluster's record is kept."""
+    whose files are on disk as that build wrote them (under the same static key), or a
+    function that gives them, called once the fleet is planned; a cluster whose
+    fingerprint is the one recorded there is not rendered, its files are listed in
+    Build.reused. With reuse (even empty) every cluster's record is kept."""
     from .deliver import ObjectKinds, render_delivery
     from .emit import emit_bundle, emit_cluster
     from .keyscan import private_keys
@@ -133,7 +140,7 @@ def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | N
     build = Build(fleet=fleet, plan=plan, files=files)
     prints = {c.name: fingerprint(plan, c.name, name) for c in plan.clusters} \
         if reuse is not None else {}
-    previous = reuse or {}
+    previous = (reuse() if callable(reuse) else reuse) or {}
     kept = {c: previous[c] for c, print_ in prints.items()
             if print_ is not None and c in previous and previous[c].fingerprint == print_}
     progress.stage(f"rendering {len(plan.clusters) - len(kept)} of {len(plan.clusters)} "
@@ -209,25 +216,62 @@ class CacheState:
     reusable: Detail | None = None
     # the records of the tree, taken when it proved to be the last build's output
     records: cache.Records | None = None
+    # that proof, still being made by a forked child (cache_state's background)
+    pending: Background[tuple[Detail | None, cache.Records | None]] | None = None
+
+    def proven(self) -> CacheState:
+        """The state once the pending proof is in (at once when there is none)."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            with pending:
+                self.reusable, self.records = pending.result()
+        return self
+
+    def close(self) -> None:
+        """Drop a proof nobody will wait for (its child is killed)."""
+        if self.pending is not None:
+            self.pending.close()
+            self.pending = None
 
 
 def cache_state(fleet_path: Path, out: Path, templates: Path | None,
-                budget: Budget = DEFAULT_BUDGET) -> CacheState:
+                budget: Budget = DEFAULT_BUDGET, background: bool = False) -> CacheState:
+    """The entry when the inputs are those of the last build and the tree is its output;
+    else, when only the inputs changed, the last build's detail and the tree's records
+    (what may be reused). With background, that second walk runs in a forked child while
+    the caller loads and plans (CacheState.proven() waits for it): the walk of a large
+    tree costs as much as planning it."""
     entry = cache.load_entry(cache.entry_path(fleet_path, out))
     static = cache.static_key(fleet_path, out, templates, _options(budget))
     if entry is None or entry.static != static:
         return CacheState(static)
-    records = cache.walk(resolved(out))
-    if records is None or records is cache.ABSENT or cache.digest_of(records) != entry.tree:
-        return CacheState(static)
     moment = datetime.datetime.now(datetime.timezone.utc).timestamp()
     if entry.valid_from <= moment < entry.valid_until and \
             cache.full_key(static, cache.reread(entry.reads)) == entry.key:
-        return CacheState(static, entry=entry)
-    from .cachedetail import detail_path, load_detail
+        records = cache.walk(resolved(out))
+        same = records is not None and records is not cache.ABSENT and \
+            cache.digest_of(records) == entry.tree
+        return CacheState(static, entry=entry if same else None)
+    from .cachedetail import detail_path
 
-    path = detail_path(cache.entry_path(fleet_path, out))
-    return CacheState(static, reusable=load_detail(path, entry.detail), records=records)
+    proof = functools.partial(_reusable_tree, resolved(out), entry,
+                              detail_path(cache.entry_path(fleet_path, out)))
+    if background:
+        return CacheState(static, pending=Background(proof))
+    reusable, records = proof()
+    return CacheState(static, reusable=reusable, records=records)
+
+
+def _reusable_tree(root: Path, entry: Entry, path: Path
+                   ) -> tuple[Detail | None, cache.Records | None]:
+    """The last build's detail and the tree's records, when the tree is that build's
+    output (its records have the digest the entry holds); else (None, None)."""
+    from .cachedetail import load_detail
+
+    records = cache.walk(root)
+    if records is None or records is cache.ABSENT or cache.digest_of(records) != entry.tree:
+        return None, None
+    return load_detail(path, entry.detail), records
 
 
 def up_to_date(fleet_path: Path, out: Path, templates: Path | None,
@@ -252,40 +296,52 @@ def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget:
         state = CacheState("")
         if use_cache:
             progress.stage("checking the cache")
-            state = cache_state(fleet_path, out, templates, budget)
+            state = cache_state(fleet_path, out, templates, budget, background=True)
             if (entry := state.entry) is not None:
                 progress.done()
                 warn(entry.problems())
                 return Written(entry.problems(), entry.files, entry.clusters, None)
-        # only now: the cached path above does not need them
-        from .output import ReusedChanged, write_tree
-
-        now = datetime.datetime.now(datetime.timezone.utc)
-        reuse = (state.reusable.clusters if state.reusable else {}) if use_cache else None
-        with recording() as reads:
-            result = compile_fleet(fleet_path, out, templates, now, budget, progress=progress,
-                                   reuse=reuse)
-        progress.done()
-        warn(result.warnings)
-        path = cache.entry_path(fleet_path, out)
-        if use_cache:
-            cache.forget(path)  # the tree is about to change: the entry would lie
-        total = len(result.files) + len(result.reused)
-        progress.stage(f"writing {total} files")
-        records = state.records or {}
         try:
-            diff = write_tree(out, result.files,
-                              reused={rel: records.get(rel) for rel in result.reused})
-        except ReusedChanged:  # the tree changed during the build: no reuse, build again
-            progress.stage("the output changed during the build: building it whole")
-            result = compile_fleet(fleet_path, out, templates, now, budget,
-                                   progress=progress)
-            total = len(result.files)
-            diff = write_tree(out, result.files)
-            use_cache = False  # the reads recorded were the first compile's: store nothing
-        if use_cache:
-            _remember(out, path, result, state, reads, now, diff.staged)
-        return Written(result.warnings, total, len(result.plan.clusters), diff)
+            return _compile_and_write(fleet_path, out, templates, budget, use_cache, warn,
+                                      progress, state)
+        finally:
+            state.close()
+
+
+def _compile_and_write(fleet_path: Path, out: Path, templates: Path | None, budget: Budget,
+                       use_cache: bool, warn: Callable[[list[Problem]], None],
+                       progress: Progress, state: CacheState) -> Written:
+    # only now: the cached path does not need them
+    from .output import ReusedChanged, write_tree
+
+    def reusable() -> dict[str, ClusterRecord]:
+        detail = state.proven().reusable
+        return detail.clusters if detail is not None else {}
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with recording() as reads:
+        result = compile_fleet(fleet_path, out, templates, now, budget, progress=progress,
+                               reuse=reusable if use_cache else None)
+    progress.done()
+    warn(result.warnings)
+    path = cache.entry_path(fleet_path, out)
+    if use_cache:
+        cache.forget(path)  # the tree is about to change: the entry would lie
+    total = len(result.files) + len(result.reused)
+    progress.stage(f"writing {total} files")
+    records = state.proven().records or {}
+    try:
+        diff = write_tree(out, result.files,
+                          reused={rel: records.get(rel) for rel in result.reused})
+    except ReusedChanged:  # the tree changed during the build: no reuse, build again
+        progress.stage("the output changed during the build: building it whole")
+        result = compile_fleet(fleet_path, out, templates, now, budget, progress=progress)
+        total = len(result.files)
+        diff = write_tree(out, result.files)
+        use_cache = False  # the reads recorded were the first compile's: store nothing
+    if use_cache:
+        _remember(out, path, result, state, reads, now, diff.staged)
+    return Written(result.warnings, total, len(result.plan.clusters), diff)
 
 
 def _remember(out: Path, path: Path, result: Build, state: CacheState, reads: list[Read],

@@ -57,7 +57,7 @@ def cluster_workers(clusters: int, requested: int | None = None) -> int:
     return max(1, min(requested or 1, clusters))
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """In a forked worker: die when the parent dies (Linux PR_SET_PDEATHSIG; a worker left
     blocked on its result pipe would otherwise keep the output lock's inherited file open,
     and every later build would wait for a dead build), and close the inherited lock files
@@ -93,7 +93,7 @@ def map_in_order(func: Callable[[T], R], items: Sequence[T], workers: int) -> li
     _job = (func, items)
     try:
         with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_die_with_parent,
+                                 initializer=die_with_parent,
                                  initargs=(os.getpid(),)) as pool:
             theirs = pool.map(_run, chunks[len(own):])
             parts = [_run(bounds) for bounds in own]

@@ -322,21 +322,30 @@ def test_a_reused_file_changed_during_the_compile_means_a_full_build(
     build(fleet, out)
     add_member(fleet, "members: [stage-bookinfo]", "members: [stage-bookinfo, stage-extra]")
     real_compile = build_module.compile_fleet
+    real_proven = build_module.CacheState.proven
     victim = out / "west" / "kustomization.yaml"
     calls: list[int] = []
+    edited: list[int] = []
 
-    def changed_first(*args: Any, **kwargs: Any) -> Any:
-        if not calls:
+    def changed_once_proven(state: Any) -> Any:
+        # the proof is made by a child while the fleet loads: the edit comes after it
+        proven = real_proven(state)
+        if not edited:
+            edited.append(1)
             if change == "remove":
                 victim.unlink()
             else:
                 with open(victim, "a") as handle:
                     handle.write("# edited during the build\n")
+        return proven
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real_compile(*args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(build_module, "compile_fleet", changed_first)
+        patch.setattr(build_module, "compile_fleet", counted)
+        patch.setattr(build_module.CacheState, "proven", changed_once_proven)
         result = build(fleet, out)
     assert len(calls) == 2, result.output
     assert "building it whole" in result.output
