@@ -47,6 +47,8 @@ class Build:
     reused: list[str] = field(default_factory=list)
     # with reuse: what the cache records of each cluster of this build
     records: dict[str, ClusterRecord] = field(default_factory=dict)
+    # with reuse: the clusters that were not rendered
+    kept: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[Problem]:
@@ -161,6 +163,7 @@ def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | N
                                        cluster_workers(len(todo), workers)), strict=True))
     for cluster in plan.clusters:
         if (record := kept.get(cluster.name)) is not None:
+            build.kept.append(cluster.name)
             kinds.namespaced.update(record.namespaced)
             kinds.cluster_scoped.update(record.cluster_scoped)
             build.reused.extend(record.files)
@@ -215,9 +218,9 @@ class CacheState:
     # clusters whose fingerprint did not change need not be rendered again
     reusable: Detail | None = None
     # the records of the tree, taken when it proved to be the last build's output
-    records: cache.Records | None = None
+    records: cache.TreeRecords | None = None
     # that proof, still being made by a forked child (cache_state's background)
-    pending: Background[tuple[Detail | None, cache.Records | None]] | None = None
+    pending: Background[tuple[Detail | None, cache.TreeRecords | None]] | None = None
 
     def proven(self) -> CacheState:
         """The state once the pending proof is in (at once when there is none)."""
@@ -248,9 +251,8 @@ def cache_state(fleet_path: Path, out: Path, templates: Path | None,
     moment = datetime.datetime.now(datetime.timezone.utc).timestamp()
     if entry.valid_from <= moment < entry.valid_until and \
             cache.full_key(static, cache.reread(entry.reads)) == entry.key:
-        records = cache.walk(resolved(out))
-        same = records is not None and records is not cache.ABSENT and \
-            cache.digest_of(records) == entry.tree
+        tree = cache.walk_tree(resolved(out))
+        same = tree is not None and tree.digest() == entry.tree
         return CacheState(static, entry=entry if same else None)
     from .cachedetail import detail_path
 
@@ -263,15 +265,15 @@ def cache_state(fleet_path: Path, out: Path, templates: Path | None,
 
 
 def _reusable_tree(root: Path, entry: Entry, path: Path
-                   ) -> tuple[Detail | None, cache.Records | None]:
+                   ) -> tuple[Detail | None, cache.TreeRecords | None]:
     """The last build's detail and the tree's records, when the tree is that build's
     output (its records have the digest the entry holds); else (None, None)."""
     from .cachedetail import load_detail
 
-    records = cache.walk(root)
-    if records is None or records is cache.ABSENT or cache.digest_of(records) != entry.tree:
+    tree = cache.walk_tree(root)
+    if tree is None or tree.digest() != entry.tree:
         return None, None
-    return load_detail(path, entry.detail), records
+    return load_detail(path, entry.detail), tree
 
 
 def up_to_date(fleet_path: Path, out: Path, templates: Path | None,
@@ -329,10 +331,10 @@ def _compile_and_write(fleet_path: Path, out: Path, templates: Path | None, budg
         cache.forget(path)  # the tree is about to change: the entry would lie
     total = len(result.files) + len(result.reused)
     progress.stage(f"writing {total} files")
-    records = state.proven().records or {}
+    tree = state.proven().records
     try:
-        diff = write_tree(out, result.files,
-                          reused={rel: records.get(rel) for rel in result.reused})
+        diff = write_tree(out, result.files, reused={
+            rel: tree.stat(rel) if tree is not None else None for rel in result.reused})
     except ReusedChanged:  # the tree changed during the build: no reuse, build again
         progress.stage("the output changed during the build: building it whole")
         result = compile_fleet(fleet_path, out, templates, now, budget, progress=progress)
@@ -349,18 +351,20 @@ def _remember(out: Path, path: Path, result: Build, state: CacheState, reads: li
     """Store the entry of this build, once every file it wrote or kept is proven to hold
     its bytes after the stats the entry records were taken (an edit during the build is
     not recorded as up to date; a kept file whose stats changed is read again)."""
-    from .cachedetail import Detail, detail_path, store_detail, verified_files
+    from .cachedetail import Detail, detail_path, store_detail, verified_chunks
 
     root = resolved(out)
     # only what the write exchanged is walked again (the rest kept its earlier records)
-    tree, records = cache.tree_records(root, state.records, staged)
+    tree = cache.rewalked(root, state.records, staged)
     if tree is None:
         return
-    stats = cache.files_of(records)
-    files = verified_files(root, result.files, result.reused, stats, state.reusable)
-    if files is None:
+    again = None if state.records is None or staged == "" else \
+        [] if staged is None else [cache.top_of(staged)]
+    chunks = verified_chunks(root, result.files, result.reused, result.records, result.kept,
+                             tree, state.reusable, again)
+    if chunks is None:
         return
-    detail = store_detail(detail_path(path), Detail(result.records, files))
+    detail = store_detail(detail_path(path), Detail(result.records, chunks))
     if detail is None:
         return
     unique = sorted(set(reads), key=_read_order)
@@ -369,4 +373,4 @@ def _remember(out: Path, path: Path, result: Build, state: CacheState, reads: li
         key=cache.full_key(state.static, reads), valid_from=valid_from,
         valid_until=valid_until, reads=unique, warnings=cache.warnings_of(result.warnings),
         files=len(result.files) + len(result.reused), clusters=len(result.plan.clusters),
-        tree=tree, static=state.static, detail=detail))
+        tree=tree.digest(), static=state.static, detail=detail))

@@ -20,6 +20,7 @@ import importlib.metadata
 import itertools
 import json
 import os
+import pickle
 import stat
 import sys
 from collections.abc import Iterable
@@ -33,7 +34,7 @@ from .errors import Location, Problem, Severity
 from .outtree import Stat, stat_record
 from .readlog import Read, Unreadable, content_digest, existence, read_capped
 
-FORMAT = 4
+FORMAT = 5
 NO_CACHE_ENV = "MESHGEN_NO_CACHE"
 DIR_ENV = "MESHGEN_CACHE_DIR"
 _LIBRARIES = ("jinja2", "MarkupSafe", "PyYAML", "ruamel.yaml", "pydantic", "cryptography")
@@ -250,42 +251,122 @@ def window(reads: Iterable[Read], now: datetime.datetime) -> tuple[float, float]
 
 # --- the tree ----------------------------------------------------------------------------
 
-
-
-
-def tree_records(out: Path, before: Records | None = None,
-                 staged: str | None = "") -> tuple[str | None, Records]:
-    """The digest of the tree under out (digest_of(walk(out))), and its records. With
-    before (the records of the tree taken earlier under the same lock) only the directory
-    `staged` is walked again (the one a write exchanged; None: nothing was written): a
-    file outside it that changed
-    since then keeps its earlier record, which no longer matches, so the next build does
-    not take the tree for up to date."""
-    if before is None or staged == "":
-        records = walk(out)
-    elif staged is None:
-        records = before
-    else:
-        inside = walk(out, staged)
-        if inside is None:
-            return None, {}
-        prefix = staged + "/"
-        records = {rel: info for rel, info in before.items()
-                   if not rel.startswith(prefix) and rel != prefix}
-        records.update(inside)
-    if records is ABSENT:
-        return "absent", {}
-    return digest_of(records), records or {}
-
-
-def files_of(records: Records) -> dict[str, Stat]:
-    """The stat record of every regular file (records also hold directories)."""
-    return {rel: info for rel, info in records.items() if not rel.endswith("/")}
-
-
 # a regular file: (inode, size, mtime_ns, ctime_ns, mode); a directory ("rel/"): its mode
 Records = dict[str, Stat]
 ABSENT: Records = {"\0absent": (0, 0, 0, 0, 0)}
+
+
+def top_of(rel: str) -> str:
+    """The top-level entry of the tree that holds rel ("a" for "a/b/c", "a/" and "a")."""
+    return rel.partition("/")[0]
+
+
+class TreeRecords:
+    """The records of a tree, by top-level entry (a directory with everything under it, or
+    a file at the top), with each entry's digest: a change inside one entry is recorded
+    again by walking that entry alone. Pickled (to the build from the child that walked
+    the tree), each entry's records travel as one pickle of their own, read back only
+    when asked for: a build after a one-mesh change needs a dozen of 201."""
+
+    def __init__(self, groups: dict[str, Records], digests: dict[str, str]) -> None:
+        self._groups: dict[str, Records | bytes] = dict(groups)
+        self.digests = digests
+
+    def group(self, top: str) -> Records:
+        found = self._groups.get(top)
+        if found is None:
+            return {}
+        if isinstance(found, bytes):
+            found = self._groups[top] = pickle.loads(found)
+        return found
+
+    def tops(self) -> list[str]:
+        return sorted(self._groups)
+
+    def stat(self, rel: str) -> Stat | None:
+        return self.group(top_of(rel)).get(rel)
+
+    def digest(self) -> str:
+        return tree_digest(self.digests)
+
+    def replaced(self, top: str, records: Records) -> TreeRecords | None:
+        """This tree with top's records replaced (none: top is gone); None when they have
+        no digest (see digest_of)."""
+        groups, digests = dict(self._groups), dict(self.digests)
+        groups.pop(top, None)
+        digests.pop(top, None)
+        if records:
+            if (digest := digest_of(records)) is None:
+                return None
+            groups[top], digests[top] = records, digest
+        tree = TreeRecords({}, digests)
+        tree._groups = groups
+        return tree
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"groups": {top: group if isinstance(group, bytes) else
+                           pickle.dumps(group, protocol=pickle.HIGHEST_PROTOCOL)
+                           for top, group in self._groups.items()},
+                "digests": self.digests}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._groups = state["groups"]
+        self.digests = state["digests"]
+
+
+def tree_digest(digests: dict[str, str]) -> str:
+    """The digest of a tree from those of its top-level entries."""
+    return hashlib.sha256("".join(f"{top}\0{digest}\0" for top, digest in
+                                  sorted(digests.items())).encode("utf-8", "surrogateescape")
+                          ).hexdigest()
+
+
+def walk_tree(out: Path) -> TreeRecords | None:
+    """The records of every regular file and directory under out, by top-level entry; None
+    for an absent or unreadable tree, one that holds anything else (a symlink, FIFO,
+    socket or device: the full build refuses it and says where) or one whose records have
+    no digest."""
+    groups: dict[str, Records] = {}
+    digests: dict[str, str] = {}
+    try:
+        with os.scandir(out) as listing:
+            entries = list(listing)
+        for entry in entries:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                records = walk(out, entry.name)
+            elif stat.S_ISREG(info.st_mode):
+                records = {entry.name: stat_record(info)}
+            else:
+                return None
+            if records is None or (digest := digest_of(records)) is None:
+                return None
+            groups[entry.name], digests[entry.name] = records, digest
+    except OSError:
+        return None
+    return TreeRecords(groups, digests)
+
+
+def rewalked(out: Path, before: TreeRecords | None, staged: str | None
+             ) -> TreeRecords | None:
+    """The records of the tree under out after a write that exchanged the directory
+    `staged` ("": the whole tree; None: nothing was written), when before holds its
+    records taken earlier under the same lock: only that directory is walked again. A
+    file outside it that changed since then keeps its earlier record, which no longer
+    matches, so the next build does not take the tree for up to date."""
+    if before is None or staged == "":
+        return walk_tree(out)
+    if staged is None:
+        return before
+    inside = walk(out, staged)
+    if inside is None:
+        return None
+    top = top_of(staged)
+    prefix = staged + "/"
+    records = {rel: info for rel, info in before.group(top).items()
+               if not rel.startswith(prefix)}
+    records.update(inside)
+    return before.replaced(top, records)
 
 
 def walk(out: Path, rel_start: str = "") -> Records | None:
@@ -321,8 +402,8 @@ def walk(out: Path, rel_start: str = "") -> Records | None:
 
 
 def digest_of(records: Records | None) -> str | None:
-    """The digest of a tree's records, in path order (the same whatever walked them): of
-    (path, inode, size, mtime, ctime, mode) of every regular file and directory, walked
+    """The digest of records, in path order (the same whatever walked them): of (path,
+    inode, size, mtime, ctime, mode) of every regular file and directory, walked
     without following anything. An edit changes a file's ctime even when its size and
     mtime are put back, and ctime cannot be set from user space. None for a tree that
     holds a symlink, FIFO, socket or device or cannot be read (the full build then
@@ -334,8 +415,8 @@ def digest_of(records: Records | None) -> str | None:
         return "absent"
     paths = sorted(records)
     values = [records[rel] for rel in paths]
-    # directories are recorded with inode 0; a tree of files that all have whole-second
-    # ctimes is on a file system whose timestamps cannot show an edit: no digest
+    # directories are recorded with inode 0; records of files that all have whole-second
+    # ctimes come from a file system whose timestamps cannot show an edit: no digest
     if any(v[0] for v in values) and not any(v[3] % 1_000_000_000 for v in values if v[0]):
         return None
     digest = hashlib.sha256("\0".join(paths).encode("utf-8", "surrogateescape"))

@@ -301,15 +301,16 @@ def test_an_edit_during_the_build_is_not_recorded_as_up_to_date(tmp_path: Path) 
     build(fleet, out)
     entry_file(fleet, out).unlink()
     original = (out / PROD_NAMESPACE).read_bytes()
-    real_records = cache.tree_records
+    real_records = cache.rewalked
 
-    def edited_first(root: Path, *walked: Any) -> tuple[str | None, cache.Records]:
+    def edited_first(root: Path, *walked: Any) -> cache.TreeRecords | None:
         with open(root / PROD_NAMESPACE, "a") as handle:
             handle.write("# edited during the build\n")
-        return real_records(root, *walked)
+        walked_again: cache.TreeRecords | None = real_records(root, *walked)
+        return walked_again
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cache, "tree_records", edited_first)
+        patch.setattr(cache, "rewalked", edited_first)
         build(fleet, out)
     assert not entry_file(fleet, out).exists()
     again = build(fleet, out)
@@ -359,3 +360,32 @@ def test_the_cached_path_imports_no_compiler_module(tmp_path: Path, check: bool)
     assert ran["code"] == 0, process.stdout + process.stderr
     assert ("is up to date" if check else "(cached)") in "\n".join(said)
     assert [m for m in HEAVY_MODULES if m in ran["modules"]] == []
+
+
+def test_tree_records_by_top_level_entry(tmp_path: Path) -> None:
+    """The records of a tree travel pickled per top-level entry and are read back when
+    asked for; replacing one entry's records gives the digest a whole walk gives."""
+    import pickle
+
+    out = tmp_path / "out"
+    for top in ("a", "b", "c"):
+        (out / top / "deep").mkdir(parents=True)
+        (out / top / "deep" / "file.yaml").write_text(top)
+    (out / "top.yaml").write_text("top")
+    tree = cache.walk_tree(out)
+    assert tree is not None and tree.tops() == ["a", "b", "c", "top.yaml"]
+    copy = pickle.loads(pickle.dumps(tree))
+    assert copy.digest() == tree.digest()
+    assert copy.stat("b/deep/file.yaml") == tree.stat("b/deep/file.yaml") is not None
+    (out / "b" / "deep" / "file.yaml").write_text("edited")
+    (out / "b" / "new.yaml").write_text("new")
+    whole = cache.walk_tree(out)
+    assert whole is not None and whole.digest() != tree.digest()
+    again = cache.rewalked(out, copy, "b")
+    assert again is not None and again.digest() == whole.digest()
+    deeper = cache.rewalked(out, copy, "b/deep")  # b/new.yaml keeps its absence
+    assert deeper is not None and deeper.digest() not in (whole.digest(), tree.digest())
+    assert cache.rewalked(out, copy, None) is copy
+    (out / "c" / "link").symlink_to("deep")
+    assert cache.walk_tree(out) is None and cache.rewalked(out, copy, "c") is None
+    assert cache.walk_tree(tmp_path / "absent") is None

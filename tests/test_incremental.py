@@ -21,7 +21,7 @@ from test_bench import bench_module
 from conftest import EXAMPLE_FLEET
 from meshgen import cache
 from meshgen.ca import certificate_pem, make_certificate
-from meshgen.cachedetail import detail_path
+from meshgen.cachedetail import Detail, detail_path, load_detail
 from meshgen.cli import main
 
 NAMESPACE_OVERRIDE = """\
@@ -165,8 +165,44 @@ def test_an_incremental_build_writes_what_a_fresh_build_writes(tmp_path: Path,
         assert incremental.exit_code == fresh.exit_code, (what, incremental.output)
         if fresh.exit_code == 0:
             assert tree(out) == tree(fresh_out), what
+            # the entry it stored (its tree digest made of earlier records and the
+            # exchanged directory walked again) describes the tree exactly
+            again = run("build", str(fleet.path), "--out", str(out), *fleet.options())
+            assert "(cached)" in again.output, (what, again.output)
         reuses += reused(incremental)
     assert reuses > 0  # the edits did not all touch every cluster
+
+
+def test_the_detail_keeps_the_chunks_of_the_directories_the_build_left_alone(
+        tmp_path: Path) -> None:
+    """After a one-member change the detail's chunk of every cluster directory that was
+    neither rendered nor written is stored again byte for byte; those of the rendered
+    clusters and the written directory are made anew and name the change."""
+    (tmp_path / "repo").mkdir()
+    fleet = Fleet(tmp_path / "repo", random.Random(3))
+    out = tmp_path / "repo" / "overlays"
+    assert run("build", str(fleet.path), "--out", str(out)).exit_code == 0
+
+    def detail() -> Detail:
+        entry = cache.load_entry(cache.entry_path(fleet.path, out))
+        assert entry is not None
+        loaded = load_detail(detail_path(cache.entry_path(fleet.path, out)), entry.detail)
+        assert loaded is not None
+        return loaded
+
+    before = detail()
+    mesh = fleet.entry["meshes"][0]
+    mesh["members"].append(f"{mesh['name']}-extra")
+    fleet.write()
+    result = run("build", str(fleet.path), "--out", str(out), "--progress")
+    assert reused(result) > 0, result.output
+    after = detail()
+    assert before.chunks.keys() == after.chunks.keys()
+    changed = {top for top in after.chunks if after.chunks[top] != before.chunks[top]}
+    assert mesh["cluster"] in changed
+    kept = set(after.chunks) - changed
+    assert kept and all(after.chunks[top] == before.chunks[top] for top in kept)
+    assert f"{mesh['name']}-extra".encode() in after.chunks[mesh["cluster"]].data
 
 
 def example(tmp_path: Path) -> tuple[Path, Path]:
@@ -236,16 +272,17 @@ def test_a_corrupted_reused_file_after_the_swap_stores_no_entry(
     fleet, out = example(tmp_path)
     build(fleet, out)
     add_member(fleet, "members: [shop]", "members: [shop, shop-extra]")
-    real_records = cache.tree_records
+    real_records = cache.rewalked
     kept = out / "central" / "kustomization.yaml"
 
-    def edited_first(root: Path, *walked: Any) -> tuple[str | None, cache.Records]:
+    def edited_first(root: Path, *walked: Any) -> cache.TreeRecords | None:
         with open(kept, "a") as handle:
             handle.write("# edited during the build\n")
-        return real_records(root, *walked)
+        walked_again: cache.TreeRecords | None = real_records(root, *walked)
+        return walked_again
 
     with monkeypatch.context() as patch:  # undo() would also undo the cache dir fixture
-        patch.setattr(cache, "tree_records", edited_first)
+        patch.setattr(cache, "rewalked", edited_first)
         assert reused(build(fleet, out)) == 1
     assert not cache.entry_path(fleet, out).exists()
     again = build(fleet, out)
@@ -284,10 +321,10 @@ def test_an_edit_outside_the_exchanged_directory_during_the_build_is_not_trusted
     fleet, out = example(tmp_path)
     build(fleet, out)
     add_member(fleet, "members: [stage-bookinfo]", "members: [stage-bookinfo, stage-extra]")
-    real_records = cache.tree_records
+    real_records = cache.rewalked
     edited: list[tuple[str, Path, bytes]] = []
 
-    def edited_first(root: Path, *walked: Any) -> tuple[str | None, cache.Records]:
+    def edited_first(root: Path, *walked: Any) -> cache.TreeRecords | None:
         staged = walked[1] if len(walked) > 1 else ""
         assert staged, "the change should stay inside one cluster's directory"
         other = next(d for d in sorted(root.iterdir())
@@ -296,10 +333,11 @@ def test_an_edit_outside_the_exchanged_directory_during_the_build_is_not_trusted
         edited.append((staged, target, target.read_bytes()))
         with open(target, "a") as handle:
             handle.write("# edited during the build\n")
-        return real_records(root, *walked)
+        walked_again: cache.TreeRecords | None = real_records(root, *walked)
+        return walked_again
 
     with monkeypatch.context() as patch:
-        patch.setattr(cache, "tree_records", edited_first)
+        patch.setattr(cache, "rewalked", edited_first)
         assert reused(build(fleet, out)) >= 1
     [(_, target, original)] = edited
     assert cache.entry_path(fleet, out).exists()  # stored, with the file's earlier record
