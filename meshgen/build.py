@@ -140,7 +140,8 @@ def compile_fleet(fleet_path: Path, out: Path = DEFAULT_OUT, templates: Path | N
     kinds = ObjectKinds()
     files: dict[str, bytes] = {}
     build = Build(fleet=fleet, plan=plan, files=files)
-    prints = {c.name: fingerprint(plan, c.name, name) for c in plan.clusters} \
+    prints = {c.name: fingerprint(plan, c.name, name, templates is not None)
+              for c in plan.clusters} \
         if reuse is not None else {}
     previous = (reuse() if callable(reuse) else reuse) or {}
     kept = {c: previous[c] for c, print_ in prints.items()

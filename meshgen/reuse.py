@@ -6,7 +6,8 @@ render_cluster(renderer, plan, c) is a pure function of
   which the cache's static key covers (any change there: no reuse at all), and the
   fleet's name, a template global;
 - the slice of the plan it reads for c: the ossm2 meshes on c (plan.meshes_on), each one's
-  outgoing peerings (plan.peerings_of, which hold the peer's MeshPlan too) and `traffic`
+  outgoing peerings (plan.peerings_of; with the bundled templates only the peer mesh's
+  PEER_VIEW is read, with --templates its whole MeshPlan may be) and `traffic`
   entries, c's operator Subscriptions, the namespaces istio meshes take over on c
   (taken_over), the istio meshes with a member on c (istio_objects.cluster_objects
   reads nothing else of plan.istio: only those meshes and their members), the istio
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from .backends.istio import traffic as istio_traffic
@@ -38,6 +40,7 @@ from .ordering import acm_subscriptions
 
 if TYPE_CHECKING:
     from .plan import Plan
+    from .plan.types import Peering
 
 _PROTOCOL = 5
 _UNPICKLABLE = (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError)
@@ -64,14 +67,33 @@ def digest(value: Any) -> str | None:
     return sink.hash.hexdigest()
 
 
-def cluster_slice(plan: Plan, cluster: str) -> tuple[Any, ...]:
-    """What render_cluster reads of plan for cluster (see the module's docstring)."""
+# What the bundled templates and meshgen/backends/ossm2/objects.py read of the peer mesh a
+# peering points to: its name (object names, labels, the root-certificate ConfigMap,
+# imported host names), its trust domain (ServiceMeshPeer) and its root certificate
+# (the ConfigMap's PEM). tests/test_reuse.py renders with peers that have nothing else.
+PEER_VIEW = ("name", "trust_domain", "root")
+
+
+def _peering(peering: Peering) -> tuple[Any, ...]:
+    """A peering as rendering with the bundled templates sees it: every field, the peer
+    mesh reduced to PEER_VIEW. A change of the peer elsewhere (its members, its other
+    settings) then leaves the clusters of the meshes it is peered with reusable."""
+    return tuple((f.name, tuple(getattr(peering.peer, a) for a in PEER_VIEW))
+                 if f.name == "peer" else (f.name, getattr(peering, f.name))
+                 for f in fields(peering))
+
+
+def cluster_slice(plan: Plan, cluster: str, overridden: bool = True) -> tuple[Any, ...]:
+    """What render_cluster reads of plan for cluster (see the module's docstring).
+    overridden: templates from --templates may be used, which may read anything of a
+    peer mesh; without them, a peering shows its peer as PEER_VIEW."""
     meshes = plan.meshes_on(cluster)
     return (
         plan.fleet_name,
         cluster,
         meshes,
-        [plan.peerings_of(mesh) for mesh in meshes],
+        [plan.peerings_of(mesh) if overridden else
+         [_peering(p) for p in plan.peerings_of(mesh)] for mesh in meshes],
         [[t for t in plan.traffic if t.mesh == mesh.name] for mesh in meshes],
         plan.operators.get(cluster, []),
         sorted(taken_over(plan.istio, cluster)),
@@ -82,6 +104,8 @@ def cluster_slice(plan: Plan, cluster: str) -> tuple[Any, ...]:
     )
 
 
-def fingerprint(plan: Plan, cluster: str, source_name: str) -> str | None:
-    """The fingerprint of cluster's files in this build (None: always render it)."""
-    return digest((source_name, cluster_slice(plan, cluster)))
+def fingerprint(plan: Plan, cluster: str, source_name: str, overridden: bool = True
+                ) -> str | None:
+    """The fingerprint of cluster's files in this build (None: always render it).
+    overridden: --templates is given (see cluster_slice)."""
+    return digest((source_name, cluster_slice(plan, cluster, overridden)))

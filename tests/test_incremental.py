@@ -308,8 +308,9 @@ def test_builds_under_other_hash_seeds_reuse_each_others_clusters(tmp_path: Path
     said = _cli(fleet.path, out, 2)
     found = REUSED.search(said)
     assert found is not None, said
-    # mesh-0000's federation spans three clusters: the other seven are kept
-    assert (int(found.group(1)), int(found.group(3))) == (3, 7)
+    # mesh-0000's federation spans three clusters, but its peers' overlays show nothing
+    # of its members (reuse.PEER_VIEW): only its own cluster is rendered
+    assert (int(found.group(1)), int(found.group(3))) == (1, 9)
 
 
 def test_an_edit_outside_the_exchanged_directory_during_the_build_is_not_trusted(
