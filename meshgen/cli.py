@@ -119,6 +119,16 @@ class MeshgenGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def budget_options(command: F) -> F:
+    """--max-objects and --max-bytes: the limits a build of the fleet must keep."""
+    command = click.option(
+        "--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES,
+        show_default=True, help="Refuse a fleet that would generate more bytes.")(command)
+    return click.option(
+        "--max-objects", type=click.IntRange(min=1), default=DEFAULT_MAX_OBJECTS,
+        show_default=True, help="Refuse a fleet that would generate more objects.")(command)
+
+
 @click.group(cls=MeshgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="meshgen")
 def main() -> None:
@@ -131,10 +141,7 @@ def main() -> None:
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 when the tree on disk differs from the build.")
 @templates_option
-@click.option("--max-objects", type=click.IntRange(min=1), default=DEFAULT_MAX_OBJECTS,
-              show_default=True, help="Refuse a fleet that would generate more objects.")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES,
-              show_default=True, help="Refuse a fleet that would generate more bytes.")
+@budget_options
 @click.option("--no-cache", is_flag=True,
               help="Build from scratch; neither read nor write the build cache "
                    "(also: MESHGEN_NO_CACHE=1).")
@@ -295,13 +302,15 @@ def crds_path() -> None:
               help="Compare with FLEET as committed at REV (built in a temporary directory; "
                    "the work tree is not touched).")
 @templates_option
+@budget_options
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are changes.")
 @format_option("text", "markdown", "json", "github",
                help="text or markdown (a pull-request comment) for people; json for programs; "
                     "github: problems as annotations, the diff as text.")
 @_reported
 def diff(fleet: Path | None, out: Path, against: Path | None, revision: str | None,
-         templates: Path | None, exit_code: bool, report: Reporter) -> None:
+         templates: Path | None, max_objects: int, max_bytes: int, exit_code: bool,
+         report: Reporter) -> None:
     """Show what FLEET changes in the generated objects: a summary per cluster and kind,
     then a diff per object. Compares with the files in --out (what `meshgen build` would
     change) unless --against or --git says otherwise."""
@@ -312,10 +321,11 @@ def diff(fleet: Path | None, out: Path, against: Path | None, revision: str | No
         raise click.UsageError("--against and --git exclude each other")
     fleet, paths = _discovered(fleet, out=out)
     out = paths["out"]
-    result = compile_fleet(fleet, out, templates)
+    budget = Budget(max_objects, max_bytes)
+    result = compile_fleet(fleet, out, templates, budget=budget)
     report.add(result.warnings)
     if revision is not None:
-        before, label = files_at_revision(fleet, revision, templates, out), \
+        before, label = files_at_revision(fleet, revision, templates, out, budget), \
             f"{fleet} at {revision}"
     else:
         directory = against if against is not None else out

@@ -14,6 +14,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from .budget import DEFAULT_BUDGET, Budget
 from .build import compile_fleet
 from .errors import FleetError, Location, Problem, Problems
 
@@ -50,7 +51,8 @@ def _inside(path: Path, root: Path) -> str | None:
 
 
 def files_at_revision(fleet: Path, revision: str, templates: Path | None = None,
-                      out: Path | None = None) -> dict[str, bytes]:
+                      out: Path | None = None, budget: Budget = DEFAULT_BUDGET
+                      ) -> dict[str, bytes]:
     """The output tree of fleet as committed at revision ({} if the file did not exist).
     The committed output directory out is left out of the extracted copy (a build does
     not read it, and it may hold tens of thousands of files) unless it holds the fleet
@@ -76,7 +78,8 @@ def files_at_revision(fleet: Path, revision: str, templates: Path | None = None,
         if templates is not None and (inside := _inside(templates, root)) is not None:
             old_templates = tree / inside if (tree / inside).is_dir() else None
         try:
-            return compile_fleet(old_fleet, tree / "out", old_templates).files
+            return compile_fleet(old_fleet, tree / "out", old_templates,
+                                 budget=budget).files
         except FleetError as exc:
             raise FleetError(_relabel(exc.problems, str(old_fleet),
                                       f"{revision}:{relative}")) from None

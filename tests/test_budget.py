@@ -58,6 +58,30 @@ def test_the_budget_can_be_lowered_and_raised(tmp_path: Path) -> None:
     assert raised.returncode == 0, raised.stderr
 
 
+def test_diff_keeps_the_budget_it_is_given(tmp_path: Path) -> None:
+    """A fleet past the default budget can be compared once the budget is raised, and a
+    lowered one refuses the comparison (the work tree's fleet and, with --git, the
+    committed one: both are built)."""
+    full_federation(tmp_path, 250)  # 124,500 objects
+    refused = meshgen("diff", "fleet.yaml", "--out", "out", cwd=tmp_path)
+    assert refused.returncode == 2 and "error[MG150]" in refused.stderr, refused.stderr
+    lowered = meshgen("diff", str(EXAMPLE_FLEET), "--out", "out", "--max-objects", "10",
+                      cwd=tmp_path)
+    assert lowered.returncode == 2 and "error[MG150]" in lowered.stderr, lowered.stderr
+    (tmp_path / "small").mkdir()
+    full_federation(tmp_path / "small", 3)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path / "small", check=True)
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path / "small", check=True)
+    subprocess.run([*git, "commit", "-qm", "fleet"], cwd=tmp_path / "small", check=True)
+    committed = meshgen("diff", "fleet.yaml", "--out", "out", "--git", "HEAD",
+                        "--max-objects", "5", cwd=tmp_path / "small")
+    assert committed.returncode == 2 and "error[MG150]" in committed.stderr
+    raised = meshgen("diff", "fleet.yaml", "--out", "out", "--git", "HEAD",
+                     "--max-objects", "1000", cwd=tmp_path / "small")
+    assert raised.returncode == 0, raised.stderr
+
+
 def test_many_warnings_cost_linear_time() -> None:
     problems = Problems()
     start = time.perf_counter()
