@@ -131,12 +131,13 @@ def _survey(out: Path, files: dict[str, bytes], reused: Reused = (),
     if both := sorted(vouched & files.keys()):
         raise ValueError(f"reused files are also among the files to write: {both[:5]}")
     kept = _settled_names(settled)
-    if inside := sorted(rel for rel in (*files, *vouched) if rel in kept) + \
-            sorted(rel for rel in files if _top(rel) in kept):
+    if inside := sorted(kept & (vouched | files.keys())) + \
+            sorted(rel for rel in files if rel.partition("/")[0] in kept):
         raise ValueError(f"files to write are inside settled directories: {inside[:5]}")
     # reused files in settled directories: the caller's proof covers them, unseen here
-    outside = frozenset(rel for rel in vouched if _top(rel) not in kept) if kept \
-        else vouched
+    # (the part before any "/": no reused file takes a settled name, checked above)
+    outside = frozenset(rel for rel in vouched if rel.partition("/")[0] not in kept) \
+        if kept else vouched
     tree = scan(out, kept)
     if moved := sorted(name for name in kept if name not in tree.skipped
                        or not stat.S_ISDIR(tree.skipped[name].st_mode)):
