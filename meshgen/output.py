@@ -131,7 +131,7 @@ def _survey(out: Path, files: dict[str, bytes], reused: Reused = (),
     if both := sorted(vouched & files.keys()):
         raise ValueError(f"reused files are also among the files to write: {both[:5]}")
     kept = _settled_names(settled)
-    if inside := sorted(kept & (vouched | files.keys())) + \
+    if inside := sorted((kept & vouched) | kept.intersection(files)) + \
             sorted(rel for rel in files if rel.partition("/")[0] in kept):
         raise ValueError(f"files to write are inside settled directories: {inside[:5]}")
     # reused files in settled directories: the caller's proof covers them, unseen here
@@ -151,8 +151,8 @@ def _survey(out: Path, files: dict[str, bytes], reused: Reused = (),
         raise ReusedChanged(f"reused files changed since they were proven: {moved[:5]}")
     inventories = read_inventories(tree)
     header = header_line(files) or _listed_header(inventories, outside)
-    if kept and (not header or any(_top(rel) in kept for inventory in inventories.values()
-                                   for rel in inventory.listed)):
+    legacy = inventories.get(INVENTORY, Inventory(b"", b"", set()))  # lists any dir
+    if kept and (not header or any(rel.partition("/")[0] in kept for rel in legacy.listed)):
         # the header is known only from a settled inventory, or the root inventory of an
         # older meshgen lists files in settled directories (which this build moves into
         # their own inventories): settled cannot hold; look at everything
@@ -220,12 +220,6 @@ def _settled_names(settled: Collection[str]) -> frozenset[str]:
         except (ValueError, OutputError):
             raise ValueError(f"not the name of a top-level directory: {name!r}") from None
     return frozenset(settled)
-
-
-def _top(rel: str) -> str:
-    """The top-level directory a path lies in ("" for a path at the top of the tree)."""
-    top, sep, _ = rel.partition("/")
-    return top if sep else ""
 
 
 def _listed_header(inventories: dict[str, Inventory], vouched: frozenset[str]) -> bytes:
