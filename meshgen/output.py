@@ -117,24 +117,46 @@ class _Survey:
     ownership: Ownership
     diff: TreeDiff
     inventories: dict[str, bytes]  # what each inventory of the new tree holds
+    settled: frozenset[str] = frozenset()  # top-level directories not looked into
 
 
 Reused = Collection[str] | Mapping[str, Stat | None]
 
 
-def _survey(out: Path, files: dict[str, bytes], reused: Reused = ()) -> _Survey:
+def _survey(out: Path, files: dict[str, bytes], reused: Reused = (),
+            settled: Collection[str] = ()) -> _Survey:
     for rel in files:
         safe_relative(rel)
     vouched = frozenset(reused)
     if both := sorted(vouched & files.keys()):
         raise ValueError(f"reused files are also among the files to write: {both[:5]}")
-    tree = scan(out)
-    if absent := sorted(rel for rel in vouched if rel not in tree.files):
+    kept = _settled_names(settled)
+    if inside := sorted((kept & vouched) | kept.intersection(files)) + \
+            sorted(rel for rel in files if rel.partition("/")[0] in kept):
+        raise ValueError(f"files to write are inside settled directories: {inside[:5]}")
+    # reused files in settled directories: the caller's proof covers them, unseen here
+    # (the part before any "/": no reused file takes a settled name, checked above)
+    outside = frozenset(rel for rel in vouched if rel.partition("/")[0] not in kept) \
+        if kept else vouched
+    tree = scan(out, kept)
+    if moved := sorted(name for name in kept if name not in tree.skipped
+                       or not stat.S_ISDIR(tree.skipped[name].st_mode)):
+        raise ReusedChanged(f"settled directories are no longer directories under {out}: "
+                            f"{moved[:5]}")
+    if absent := sorted(rel for rel in outside if rel not in tree.files):
         raise ReusedChanged(f"reused files are no longer regular files under {out}: "
                             f"{absent[:5]}")
     if isinstance(reused, Mapping) and (moved := sorted(
-            rel for rel, info in reused.items() if stat_record(tree.files[rel]) != info)):
+            rel for rel in outside if stat_record(tree.files[rel]) != reused[rel])):
         raise ReusedChanged(f"reused files changed since they were proven: {moved[:5]}")
+    inventories = read_inventories(tree)
+    header = header_line(files) or _listed_header(inventories, outside)
+    legacy = inventories.get(INVENTORY, Inventory(b"", b"", set()))  # lists any dir
+    if kept and (not header or any(rel.partition("/")[0] in kept for rel in legacy.listed)):
+        # the header is known only from a settled inventory, or the root inventory of an
+        # older meshgen lists files in settled directories (which this build moves into
+        # their own inventories): settled cannot hold; look at everything
+        return _survey(out, files, reused)
     base = str(out)
     current = {rel: _read(os.path.join(base, rel)) for rel in files if rel in tree.files}
     problems: list[OutputProblem] = []
@@ -143,14 +165,12 @@ def _survey(out: Path, files: dict[str, bytes], reused: Reused = ()) -> _Survey:
             "MG141", "is recovery state in the output tree; meshgen keeps none there and "
             "never replays one (a commit can put such a file there)",
             str(out / LEGACY_JOURNAL), "remove it after checking where it came from"))
-    inventories = read_inventories(tree)
-    header = header_line(files) or _listed_header(inventories, vouched)
-    own = ownership(tree, header, current, vouched, inventories)
-    if unlisted := sorted(rel for rel in vouched if own.listed.get(rel) != header):
+    own = ownership(tree, header, current, outside, inventories)
+    if unlisted := sorted(rel for rel in outside if own.listed.get(rel) != header):
         raise ReusedChanged(f"reused files are no longer in this fleet's inventory: "
                             f"{unlisted[:5]}")
     mine = own.mine
-    diff = TreeDiff(stale=sorted(mine - files.keys() - vouched))
+    diff = TreeDiff(stale=sorted(mine - files.keys() - outside))
     in_the_way = tree.files.keys() - set(diff.stale)
     for rel, data in sorted(files.items()):
         if rel in tree.files and rel in mine:
@@ -173,7 +193,8 @@ def _survey(out: Path, files: dict[str, bytes], reused: Reused = ()) -> _Survey:
             diff.added.append(rel)
     if vouched:
         diff.unchanged = sorted([*diff.unchanged, *vouched])
-    wanted = inventory_texts([*files, *vouched], header) if files or vouched else {}
+    # the inventories of settled directories would not change: neither built nor compared
+    wanted = inventory_texts([*files, *outside], header) if files or outside else {}
     diff.inventories = sorted(
         rel for rel in wanted.keys() | inventories.keys()
         if rel not in inventories or wanted.get(rel) != inventories[rel].data)
@@ -186,7 +207,19 @@ def _survey(out: Path, files: dict[str, bytes], reused: Reused = ()) -> _Survey:
                 "MG099", f"{plural(more, 'more problem')} in the output directory not shown",
                 str(out))]
         raise OutputError(problems=problems, exit=exit_code)
-    return _Survey(tree, own, diff, wanted)
+    return _Survey(tree, own, diff, wanted, kept)
+
+
+def _settled_names(settled: Collection[str]) -> frozenset[str]:
+    if isinstance(settled, str):
+        raise ValueError("settled is a collection of directory names, not one string")
+    for name in settled:
+        try:
+            if "/" in name or safe_relative(name) != name:
+                raise ValueError
+        except (ValueError, OutputError):
+            raise ValueError(f"not the name of a top-level directory: {name!r}") from None
+    return frozenset(settled)
 
 
 def _listed_header(inventories: dict[str, Inventory], vouched: frozenset[str]) -> bytes:
@@ -226,9 +259,10 @@ def _read(path: str | Path) -> bytes:
                           where=str(path), exit=EXIT_ENVIRONMENT) from None
 
 
-def compare(out: Path, files: dict[str, bytes], reused: Reused = ()) -> TreeDiff:
+def compare(out: Path, files: dict[str, bytes], reused: Reused = (),
+            settled: Collection[str] = ()) -> TreeDiff:
     """What write_tree would change (OutputError for what it would refuse)."""
-    return _survey(resolved(out), files, reused).diff
+    return _survey(resolved(out), files, reused, settled).diff
 
 
 def generated_files(out: Path) -> set[str]:
@@ -243,7 +277,8 @@ def read_tree(out: Path) -> dict[str, bytes]:
     return {rel: _read(root / rel) for rel in sorted(generated_files(root))}
 
 
-def write_tree(out: Path, files: dict[str, bytes], reused: Reused = ()) -> TreeDiff:
+def write_tree(out: Path, files: dict[str, bytes], reused: Reused = (),
+               settled: Collection[str] = ()) -> TreeDiff:
     """Bring out to exactly files (plus any files meshgen did not write), in one swap.
 
     reused: files the caller vouches are on disk already, listed in this fleet's
@@ -253,13 +288,31 @@ def write_tree(out: Path, files: dict[str, bytes], reused: Reused = ()) -> TreeD
     programming error (ValueError). Given as a mapping to stat records (inode, size,
     mtime_ns, ctime_ns, mode), each must still have its record; one that changed, vanished
     or left the inventory since it was proven raises ReusedChanged. Nothing is written
-    then."""
+    then.
+
+    settled: names of top-level directories of out that the caller vouches for as a
+    whole (proved under the same lock): every file this fleet wrote there is in reused,
+    the directory's inventory lists exactly those under this fleet's header, and nothing
+    in it changed since the proof. The write never looks inside them: no listing, stat,
+    inventory, ownership, key scan, pruning or stat check of their reused files, which
+    count as unchanged all the same; their inventories are neither built nor rewritten
+    (diff.inventories never names them). Only each directory itself is lstat'ed: one that
+    is gone or no longer a directory (a file, a symlink) raises ReusedChanged. A path of
+    files inside one (or named like one), or a name that is not a plain directory name,
+    is a programming error (ValueError). Where settled cannot hold (the change spans
+    several top-level directories, so the whole tree is staged and needs every file; the
+    header is only known from a settled inventory; an older meshgen's root inventory
+    lists files there) the write looks at everything, as without settled."""
     with _no_sigxfsz(), locked(out):
         root = resolved(out)
         _clear_leftovers(root)
-        survey = _survey(root, files, reused)
+        survey = _survey(root, files, reused, settled)
         if survey.diff.changed:
-            _replace(root, files, survey)
+            rel_dir = _staged_directory(root, survey)
+            if not rel_dir and survey.settled:  # staging the root links every file
+                survey = _survey(root, files, reused)
+                rel_dir = _staged_directory(root, survey)
+            _replace(root, files, survey, rel_dir)
         return survey.diff
 
 
@@ -324,16 +377,21 @@ def _hex_path(text: str) -> str:
         return ""
 
 
-def _replace(root: Path, files: dict[str, bytes], survey: _Survey) -> None:
+def _staged_directory(root: Path, survey: _Survey) -> str:
+    """The directory the write exchanges, relative to root ("": the whole tree)."""
+    rel_dir = _changed_directory(survey)
+    while rel_dir and len(_previous(root, rel_dir).name.encode()) > _name_max(root.parent):
+        rel_dir = os.path.dirname(rel_dir)  # the fallback's name for it would not fit
+    return rel_dir
+
+
+def _replace(root: Path, files: dict[str, bytes], survey: _Survey, rel_dir: str) -> None:
     try:
         stage = Path(tempfile.mkdtemp(prefix=_stage_prefix(root), dir=root.parent))
     except OSError as exc:
         raise OutputError(f"cannot create the staging directory beside the output: "
                           f"{exc.strerror}", code="MG140", where=str(root.parent),
                           exit=EXIT_ENVIRONMENT) from None
-    rel_dir = _changed_directory(survey)
-    while rel_dir and len(_previous(root, rel_dir).name.encode()) > _name_max(root.parent):
-        rel_dir = os.path.dirname(rel_dir)  # the fallback's name for it would not fit
     survey.diff.staged = rel_dir
     target = root / rel_dir if rel_dir else root
     try:

@@ -36,6 +36,9 @@ class Tree:
     files: dict[str, os.stat_result] = field(default_factory=dict)
     dirs: dict[str, os.stat_result] = field(default_factory=dict)
     empty_dirs: set[str] = field(default_factory=set)
+    # top-level entries scan was told to skip, by name, with their lstat (any type): not
+    # in files or dirs, nothing inside them looked at
+    skipped: dict[str, os.stat_result] = field(default_factory=dict)
 
 
 Stat = tuple[int, int, int, int, int]  # inode, size, mtime_ns, ctime_ns, mode
@@ -63,9 +66,10 @@ def safe_relative(rel: str) -> str:
     return rel
 
 
-def scan(root: Path) -> Tree:
+def scan(root: Path, skip: Collection[str] = ()) -> Tree:
     """Every regular file and directory under root; OutputError (MG095) naming every
-    symlink and every FIFO, socket or device found, none of them opened."""
+    symlink and every FIFO, socket or device found, none of them opened. Top-level
+    entries named in skip are only lstat'ed (Tree.skipped), whatever they are."""
     tree = Tree(root)
     problems: list[OutputProblem] = []
     try:
@@ -91,7 +95,9 @@ def scan(root: Path) -> Tree:
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             info = entry.stat(follow_symlinks=False)
-            if stat.S_ISDIR(info.st_mode):
+            if not rel_dir and entry.name in skip:
+                tree.skipped[entry.name] = info
+            elif stat.S_ISDIR(info.st_mode):
                 tree.dirs[rel] = info
                 pending.append(rel)
             elif stat.S_ISREG(info.st_mode):
