@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from .readlog import Read, recording
 if TYPE_CHECKING:
     from .model import Fleet
     from .output import TreeDiff
+    from .outtree import Stat
     from .plan import Plan
 
 
@@ -238,6 +239,25 @@ class CacheState:
             self.pending = None
 
 
+class ProvenStats(Mapping[str, "Stat | None"]):
+    """The stat record of each reused file as the cache's walk proved it, read from the
+    tree's records when the writer asks (it does not ask for files in settled
+    directories, whose records are then never unpickled)."""
+
+    def __init__(self, reused: list[str], tree: cache.TreeRecords | None) -> None:
+        self._reused = reused
+        self._tree = tree
+
+    def __getitem__(self, rel: str) -> Stat | None:
+        return self._tree.stat(rel) if self._tree is not None else None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._reused)
+
+    def __len__(self) -> int:
+        return len(self._reused)
+
+
 def cache_state(fleet_path: Path, out: Path, templates: Path | None,
                 budget: Budget = DEFAULT_BUDGET, background: bool = False) -> CacheState:
     """The entry when the inputs are those of the last build and the tree is its output;
@@ -315,6 +335,7 @@ def _compile_and_write(fleet_path: Path, out: Path, templates: Path | None, budg
                        use_cache: bool, warn: Callable[[list[Problem]], None],
                        progress: Progress, state: CacheState) -> Written:
     # only now: the cached path does not need them
+    from .cachedetail import settled_tops
     from .output import ReusedChanged, write_tree
 
     def reusable() -> dict[str, ClusterRecord]:
@@ -332,10 +353,12 @@ def _compile_and_write(fleet_path: Path, out: Path, templates: Path | None, budg
         cache.forget(path)  # the tree is about to change: the entry would lie
     total = len(result.files) + len(result.reused)
     progress.stage(f"writing {total} files")
-    tree = state.proven().records
+    tree, previous = state.proven().records, state.reusable
+    settled = settled_tops(previous, result.files, result.kept) \
+        if tree is not None and previous is not None else set()
     try:
-        diff = write_tree(out, result.files, reused={
-            rel: tree.stat(rel) if tree is not None else None for rel in result.reused})
+        diff = write_tree(out, result.files, reused=ProvenStats(result.reused, tree),
+                          settled=settled)
     except ReusedChanged:  # the tree changed during the build: no reuse, build again
         progress.stage("the output changed during the build: building it whole")
         result = compile_fleet(fleet_path, out, templates, now, budget, progress=progress)

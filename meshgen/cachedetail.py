@@ -142,6 +142,19 @@ def _kinds(raw: Any) -> tuple[Kind, ...]:
     return tuple((str(group), str(kind)) for group, kind in raw)
 
 
+def settled_tops(previous: Detail, fresh: Iterable[str], kept: Iterable[str]) -> set[str]:
+    """The top-level directories this build leaves as the last build left them: every
+    file the last build wrote there belongs to a cluster kept now (its chunk names no
+    other owner, not even "" for the delivery bundles, which are always rendered) and
+    none of the fresh files is there. Under a tree proven to be the last build's output
+    they hold exactly their chunk's files, listed in their inventory."""
+    fresh_tops = {top_of(rel) for rel in fresh}
+    kept = set(kept)
+    return {top for top, chunk in previous.chunks.items()
+            if top not in fresh_tops and "" not in chunk.owners and set(chunk.owners) <= kept
+            and chunk.data.startswith(f"{top}/".encode("utf-8", "surrogateescape"))}
+
+
 def verified_chunks(out: Path, fresh: Mapping[str, bytes], reused: Iterable[str],
                     clusters: Mapping[str, ClusterRecord], kept: Iterable[str],
                     tree: TreeRecords, previous: Detail | None,
@@ -164,13 +177,12 @@ def verified_chunks(out: Path, fresh: Mapping[str, bytes], reused: Iterable[str]
     for rel in fresh:
         fresh_tops.setdefault(top_of(rel), []).append(rel)
     again = None if rewalked is None or previous is None else set(rewalked)
+    settled = settled_tops(previous, fresh, kept) if previous is not None else set()
     chunks: dict[str, Chunk] = {}
     redo: list[str] = []
     for top in sorted(by_top.keys() | fresh_tops.keys()):
-        chunk = previous.chunks.get(top) if previous is not None else None
-        if again is not None and top not in again and top not in fresh_tops and \
-                chunk is not None and "" not in chunk.owners and set(chunk.owners) <= kept:
-            chunks[top] = chunk
+        if again is not None and top not in again and top in settled and previous:
+            chunks[top] = previous.chunks[top]
         else:
             redo.append(top)
     if not redo:

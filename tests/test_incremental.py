@@ -349,25 +349,19 @@ def test_an_edit_outside_the_exchanged_directory_during_the_build_is_not_trusted
     assert tree(out) == tree(tmp_path / "fresh")
 
 
-@pytest.mark.parametrize("change", ["remove", "edit"])
-def test_a_reused_file_changed_during_the_compile_means_a_full_build(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
-    """A file proven reusable at the start of the build, then removed or edited while the
-    fleet compiles: no traceback, no reuse of it; the build compiles again without reuse
-    and the tree ends exactly as a fresh build's, with no entry stored."""
+def change_after_the_proof(monkeypatch: pytest.MonkeyPatch, victim: Path, change: str
+                           ) -> list[int]:
+    """Remove or edit victim once the build has proven the tree (the proof is made by a
+    child while the fleet loads: the change comes after it, while the fleet compiles);
+    the compiles the build runs are counted in the returned list."""
     from meshgen import build as build_module
 
-    fleet, out = example(tmp_path)
-    build(fleet, out)
-    add_member(fleet, "members: [stage-bookinfo]", "members: [stage-bookinfo, stage-extra]")
     real_compile = build_module.compile_fleet
     real_proven = build_module.CacheState.proven
-    victim = out / "west" / "kustomization.yaml"
     calls: list[int] = []
     edited: list[int] = []
 
     def changed_once_proven(state: Any) -> Any:
-        # the proof is made by a child while the fleet loads: the edit comes after it
         proven = real_proven(state)
         if not edited:
             edited.append(1)
@@ -382,12 +376,60 @@ def test_a_reused_file_changed_during_the_compile_means_a_full_build(
         calls.append(1)
         return real_compile(*args, **kwargs)
 
+    monkeypatch.setattr(build_module, "compile_fleet", counted)
+    monkeypatch.setattr(build_module.CacheState, "proven", changed_once_proven)
+    return calls
+
+
+@pytest.mark.parametrize("change", ["remove", "edit"])
+def test_a_reused_file_changed_during_the_compile_means_a_full_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """The change spans two cluster directories, so the write stages the whole tree and
+    looks at every file: a kept file removed or edited after the proof is seen, and
+    the build compiles again without reuse (no traceback); the tree ends exactly as a
+    fresh build's, with no entry stored."""
+    (tmp_path / "repo").mkdir()
+    fleet = Fleet(tmp_path / "repo", random.Random(4))
+    out = tmp_path / "repo" / "overlays"
+    build(fleet.path, out)
+    meshes = fleet.entry["meshes"]
+    first = meshes[0]
+    last = next(m for m in reversed(meshes) if m["cluster"] != first["cluster"])
+    for mesh in (first, last):
+        mesh["members"].append(f"{mesh['name']}-extra")
+    fleet.write()
+    kept = next(d for d in sorted(out.iterdir()) if d.is_dir() and
+                d.name not in (first["cluster"], last["cluster"], "delivery"))
     with monkeypatch.context() as patch:
-        patch.setattr(build_module, "compile_fleet", counted)
-        patch.setattr(build_module.CacheState, "proven", changed_once_proven)
-        result = build(fleet, out)
+        calls = change_after_the_proof(patch, kept / "kustomization.yaml", change)
+        result = build(fleet.path, out)
     assert len(calls) == 2, result.output
     assert "building it whole" in result.output
-    assert not cache.entry_path(fleet, out).exists()
+    assert not cache.entry_path(fleet.path, out).exists()
+    run("build", str(fleet.path), "--out", str(tmp_path / "repo" / "fresh"), "--no-cache")
+    assert tree(out) == tree(tmp_path / "repo" / "fresh")
+
+
+@pytest.mark.parametrize("change", ["remove", "edit"])
+def test_a_file_changed_during_the_compile_where_the_build_does_not_write_waits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """A kept file of a directory the build leaves as it was (settled: the write does not
+    look into it) removed or edited after the proof: the build compiles once and leaves
+    it as it is now; the entry keeps its earlier record, so the next build is a full one
+    and puts it back."""
+    fleet, out = example(tmp_path)
+    build(fleet, out)
+    add_member(fleet, "members: [stage-bookinfo]", "members: [stage-bookinfo, stage-extra]")
+    victim = out / "west" / "kustomization.yaml"
+    original = victim.read_bytes()
+    with monkeypatch.context() as patch:
+        calls = change_after_the_proof(patch, victim, change)
+        result = build(fleet, out)
+    assert len(calls) == 1 and reused(result) >= 1, result.output
+    assert victim.exists() == (change == "edit")
+    assert cache.entry_path(fleet, out).exists()
+    again = build(fleet, out)
+    assert "(cached)" not in again.output and reused(again) == 0
+    assert victim.read_bytes() == original
     run("build", str(fleet), "--out", str(tmp_path / "fresh"), "--no-cache")
     assert tree(out) == tree(tmp_path / "fresh")
