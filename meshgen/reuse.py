@@ -74,13 +74,20 @@ def digest(value: Any) -> str | None:
 PEER_VIEW = ("name", "trust_domain", "root")
 
 
+_PEERING_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _peering(peering: Peering) -> tuple[Any, ...]:
-    """A peering as rendering with the bundled templates sees it: every field, the peer
-    mesh reduced to PEER_VIEW. A change of the peer elsewhere (its members, its other
-    settings) then leaves the clusters of the meshes it is peered with reusable."""
-    return tuple((f.name, tuple(getattr(peering.peer, a) for a in PEER_VIEW))
-                 if f.name == "peer" else (f.name, getattr(peering, f.name))
-                 for f in fields(peering))
+    """A peering as rendering with the bundled templates sees it: every field (in the
+    class's order, which is code), the peer mesh reduced to PEER_VIEW. A change of the
+    peer elsewhere (its members, its other settings) then leaves the clusters of the
+    meshes it is peered with reusable."""
+    names = _PEERING_FIELDS.get(type(peering))
+    if names is None:
+        names = _PEERING_FIELDS[type(peering)] = tuple(f.name for f in fields(peering))
+    peer = peering.peer
+    return tuple([getattr(peer, a) for a in PEER_VIEW] if name == "peer"
+                 else getattr(peering, name) for name in names)
 
 
 def cluster_slice(plan: Plan, cluster: str, overridden: bool = True) -> tuple[Any, ...]:
