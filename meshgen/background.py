@@ -30,14 +30,21 @@ class Background(Generic[T]):
         self._fd: int | None = None
         if not hasattr(os, "fork"):
             return
-        read_fd, write_fd = os.pipe()
+        try:
+            read_fd, write_fd = os.pipe()
+        except OSError:  # out of file descriptors: computed here when asked
+            return
         parent = os.getpid()
         try:
             pid = os.fork()
-        except OSError:
+        except OSError:  # no fork: computed here when asked
             os.close(read_fd)
             os.close(write_fd)
             return
+        except BaseException:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
         if pid == 0:  # the child: never returns into the caller's code
             code = 1
             try:
@@ -81,13 +88,15 @@ class Background(Generic[T]):
             self._reap()
 
     def _reap(self) -> int | None:
-        pid, self._pid = self._pid, None
+        pid = self._pid
         if pid is None:
             return None
         try:
             _, status = os.waitpid(pid, 0)
         except ChildProcessError:
+            self._pid = None
             return None
+        self._pid = None  # only once reaped: an interrupted wait is retried by close()
         return os.waitstatus_to_exitcode(status)
 
     def __enter__(self) -> Background[T]:

@@ -246,9 +246,12 @@ class ProvenStats(Mapping[str, "Stat | None"]):
 
     def __init__(self, reused: list[str], tree: cache.TreeRecords | None) -> None:
         self._reused = reused
+        self._known = frozenset(reused)
         self._tree = tree
 
     def __getitem__(self, rel: str) -> Stat | None:
+        if rel not in self._known:
+            raise KeyError(rel)
         return self._tree.stat(rel) if self._tree is not None else None
 
     def __iter__(self) -> Iterator[str]:
@@ -259,12 +262,14 @@ class ProvenStats(Mapping[str, "Stat | None"]):
 
 
 def cache_state(fleet_path: Path, out: Path, templates: Path | None,
-                budget: Budget = DEFAULT_BUDGET, background: bool = False) -> CacheState:
+                budget: Budget = DEFAULT_BUDGET, background: bool = False,
+                reuse: bool = True) -> CacheState:
     """The entry when the inputs are those of the last build and the tree is its output;
     else, when only the inputs changed, the last build's detail and the tree's records
     (what may be reused). With background, that second walk runs in a forked child while
     the caller loads and plans (CacheState.proven() waits for it): the walk of a large
-    tree costs as much as planning it."""
+    tree costs as much as planning it. reuse=False: only whether the tree is up to date
+    (what `build --check` asks); nothing is proven for reuse."""
     entry = cache.load_entry(cache.entry_path(fleet_path, out))
     static = cache.static_key(fleet_path, out, templates, _options(budget))
     if entry is None or entry.static != static:
@@ -275,6 +280,8 @@ def cache_state(fleet_path: Path, out: Path, templates: Path | None,
         tree = cache.walk_tree(resolved(out))
         same = tree is not None and tree.digest() == entry.tree
         return CacheState(static, entry=entry if same else None)
+    if not reuse:
+        return CacheState(static)
     from .cachedetail import detail_path
 
     proof = functools.partial(_reusable_tree, resolved(out), entry,
@@ -304,7 +311,7 @@ def up_to_date(fleet_path: Path, out: Path, templates: Path | None,
     every file it read), the same certificate verdicts at this moment, and every file
     under out with the inode, size, mtime and ctime recorded after that build's write (a
     file edited, added, removed or replaced since differs). None: build for real."""
-    return cache_state(fleet_path, out, templates, budget).entry
+    return cache_state(fleet_path, out, templates, budget, reuse=False).entry
 
 
 def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget: Budget,
@@ -315,7 +322,7 @@ def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget:
     it proves the tree is the last build's output, and record the result for next time."""
     # tens of thousands of records and paths are made and kept: the cyclic collector
     # would walk them again and again for nothing
-    with locked(out), collector_paused():
+    with locked(out), collector_paused(last=True):
         state = CacheState("")
         if use_cache:
             progress.stage("checking the cache")

@@ -135,6 +135,15 @@ def main() -> None:
     """Compile fleet.yaml into per-cluster OpenShift Service Mesh federation overlays."""
 
 
+def run() -> None:
+    """The `meshgen` command as a process (the console script and `python -m meshgen`),
+    as opposed to main called in-process by tests or other programs."""
+    from .gcpause import command_line
+
+    command_line()
+    main(prog_name="meshgen")
+
+
 @main.command()
 @fleet_argument
 @out_option

@@ -10,20 +10,29 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+_process_ends = False
+
+
+def command_line() -> None:
+    """Called by the `meshgen` command (never by library or in-process test use): the
+    process ends soon after its last pause, see collector_paused."""
+    global _process_ends
+    _process_ends = True
+
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(last: bool = False) -> Iterator[None]:
+    """last: the pause of the command's main work. In the `meshgen` command the objects it
+    made are then frozen (gc.freeze) when it ends: they overflowed every generation's
+    count, so the first allocation after gc.enable() would walk all of them (a third of a
+    second at 1000 meshes), and so would the interpreter's exit. Frozen objects are never
+    collected, so this is only done where the process is about to end."""
     enabled = gc.isenabled()
     gc.disable()
-    gc.unfreeze()  # what an earlier pause froze may be collected again from here on
     try:
         yield
     finally:
         if enabled:
-            # the objects made during the pause overflowed every generation's count: the
-            # first allocation after gc.enable() would walk all of them (a third of a
-            # second at 1000 meshes) and so would the interpreter's exit; frozen, they are
-            # left to reference counting (cyclic garbage among them waits for the next
-            # pause's unfreeze)
-            gc.freeze()
+            if last and _process_ends:
+                gc.freeze()
             gc.enable()

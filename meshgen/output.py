@@ -133,7 +133,8 @@ def _survey(out: Path, files: dict[str, bytes], reused: Reused = (),
     kept = _settled_names(settled)
     if inside := sorted((kept & vouched) | kept.intersection(files)) + \
             sorted(rel for rel in files if rel.partition("/")[0] in kept):
-        raise ValueError(f"files to write are inside settled directories: {inside[:5]}")
+        raise ValueError(f"files to write inside settled directories, or files named like "
+                         f"one: {inside[:5]}")
     # reused files in settled directories: the caller's proof covers them, unseen here
     # (the part before any "/": no reused file takes a settled name, checked above)
     outside = frozenset(rel for rel in vouched if rel.partition("/")[0] not in kept) \

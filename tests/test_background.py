@@ -8,9 +8,12 @@ import os
 import pickle
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -94,3 +97,55 @@ def test_a_build_that_fails_after_the_proof_started_leaves_no_child(tmp_path: Pa
     fleet.write_text(fleet.read_text().replace("clusters:", "clusters: [", 1))
     result = runner.invoke(main, ["build", str(fleet), "--out", str(out)])
     assert result.exit_code == 2 and "error[MG001]" in result.output
+
+
+def test_without_a_file_descriptor_for_the_pipe_the_value_is_computed_here() -> None:
+    """A process out of file descriptors cannot make the pipe: no child, no traceback."""
+    script = """
+import os, resource
+from meshgen.background import Background
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+held = []
+try:
+    while True:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+except OSError:
+    pass
+with Background(os.getpid) as job:
+    print(job.result() == os.getpid())
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=False)
+    assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "True", "")
+
+
+def test_a_build_after_a_change_takes_the_proof_from_its_child(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk that proves the tree runs once, in a child, and the build reuses what
+    that child proved (not a second walk of its own)."""
+    from meshgen import build as build_module
+
+    shutil.copytree(EXAMPLE_FLEET.parent, tmp_path / "fleet")
+    fleet, out = tmp_path / "fleet" / "fleet.yaml", tmp_path / "overlays"
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", str(fleet), "--out", str(out)]).exit_code == 0
+    fleet.write_text(fleet.read_text().replace("members: [stage-bookinfo]",
+                                               "members: [stage-bookinfo, stage-extra]"))
+    walkers = tmp_path / "walkers"
+    real = build_module._reusable_tree
+
+    def recorded(*args: Any) -> Any:
+        with open(walkers, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return real(*args)
+
+    monkeypatch.setattr(build_module, "_reusable_tree", recorded)
+    result = runner.invoke(main, ["build", str(fleet), "--out", str(out), "--progress"])
+    assert result.exit_code == 0 and "reused)" in result.output, result.output
+    pids = walkers.read_text().split()
+    assert len(pids) == 1 and int(pids[0]) != os.getpid()
+    # `build --check` asks only whether the tree is up to date: nothing is proven for it
+    walkers.unlink()
+    fleet.write_text(fleet.read_text().replace("stage-extra", "stage-other"))
+    check = runner.invoke(main, ["build", str(fleet), "--out", str(out), "--check"])
+    assert check.exit_code == 1 and not walkers.exists(), check.output
