@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from test_bench import bench_module
 
-from conftest import EXAMPLE_FLEET
+from conftest import EXAMPLE_FLEET, REPO
 from meshgen import cache
 from meshgen.ca import certificate_pem, make_certificate
 from meshgen.cachedetail import Detail, detail_path, load_detail
@@ -433,3 +433,30 @@ def test_a_file_changed_during_the_compile_where_the_build_does_not_write_waits(
     assert victim.read_bytes() == original
     run("build", str(fleet), "--out", str(tmp_path / "fresh"), "--no-cache")
     assert tree(out) == tree(tmp_path / "fresh")
+
+
+def test_an_override_that_reads_more_of_a_peer_renders_its_peers_again(
+        tmp_path: Path) -> None:
+    """With --templates a peering's whole peer mesh counts (reuse.PEER_VIEW is what the
+    bundled templates read): an override of the ServiceMeshPeer that shows the peer's
+    members is rendered again on every cluster peered with a mesh that got a member."""
+    (tmp_path / "repo").mkdir()
+    fleet = Fleet(tmp_path / "repo", random.Random(5))
+    templates = tmp_path / "templates" / "ossm2"
+    templates.mkdir(parents=True)
+    bundled = (REPO / "templates" / "ossm2" / "servicemeshpeer.yaml.j2").read_text()
+    (templates / "servicemeshpeer.yaml.j2").write_text(bundled.replace(
+        '"discoveryPort": 8188,',
+        '"discoveryPort": 8188, "note": {{ peering.peer.members | join(",") | tojson }},'))
+    out = tmp_path / "repo" / "overlays"
+    options = ["--templates", str(tmp_path / "templates")]
+    build(fleet.path, out, *options)
+    mesh = fleet.entry["meshes"][0]
+    mesh["members"].append(f"{mesh['name']}-extra")
+    fleet.write()
+    result = build(fleet.path, out, *options)
+    assert reused(result) > 0, result.output
+    run("build", str(fleet.path), "--out", str(tmp_path / "repo" / "fresh"), "--no-cache",
+        *options)
+    assert tree(out) == tree(tmp_path / "repo" / "fresh")
+    assert sum(f"{mesh['name']}-extra".encode() in data for data in tree(out).values()) > 2
