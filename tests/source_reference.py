@@ -44,10 +44,10 @@ from meshgen.source import (
     shortened,
 )
 
-MAX_BYTES = 4 * 1024 * 1024
+MAX_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
 # reading a value costs tens of microseconds: this bounds the time a file can take to load
-MAX_NODES = 200_000
+MAX_NODES = 500_000
 
 PathKey = tuple[str | int, ...]
 
