@@ -188,6 +188,7 @@ class TrustRules(Checker):
             # meshes naming one file are not caught here (certs import refuses to write a
             # file another setting names); two files holding one root are
             if owner is not mesh and owner.root_cert_path is not None and \
+                    owner.root_cert_path != mesh.root_cert_path and \
                     (self.base_dir / owner.root_cert_path).resolve() != \
                     (self.base_dir / mesh.root_cert_path).resolve():
                 self.error("MG126", f'selfSigned mesh "{mesh.name}" has the same root as '
