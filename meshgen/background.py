@@ -37,13 +37,11 @@ class Background(Generic[T]):
         parent = os.getpid()
         try:
             pid = os.fork()
-        except OSError:  # no fork: computed here when asked
+        except BaseException as exc:
             os.close(read_fd)
             os.close(write_fd)
-            return
-        except BaseException:
-            os.close(read_fd)
-            os.close(write_fd)
+            if isinstance(exc, OSError):  # no fork: computed here when asked
+                return
             raise
         if pid == 0:  # the child: never returns into the caller's code
             code = 1

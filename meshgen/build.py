@@ -262,15 +262,15 @@ class ProvenStats(Mapping[str, "Stat | None"]):
 
 
 def cache_state(fleet_path: Path, out: Path, templates: Path | None,
-                budget: Budget = DEFAULT_BUDGET, background: bool = False,
-                reuse: bool = True) -> CacheState:
+                budget: Budget = DEFAULT_BUDGET, reuse: bool = True) -> CacheState:
     """The entry when the inputs are those of the last build and the tree is its output;
-    else, when only the inputs changed, the last build's detail and the tree's records
-    (what may be reused). With background, that second walk runs in a forked child while
-    the caller loads and plans (CacheState.proven() waits for it): the walk of a large
-    tree costs as much as planning it. reuse=False: only whether the tree is up to date
-    (what `build --check` asks); nothing is proven for reuse."""
-    entry = cache.load_entry(cache.entry_path(fleet_path, out))
+    else, with reuse, when only the inputs changed, the proof of what may be reused (the
+    last build's detail and the tree's records), made by a forked child while the caller
+    loads and plans (CacheState.proven() waits for it): the walk of a large tree costs as
+    much as planning it. reuse=False: only whether the tree is up to date (what `build
+    --check` asks)."""
+    entry_file = cache.entry_path(fleet_path, out)
+    entry = cache.load_entry(entry_file)
     static = cache.static_key(fleet_path, out, templates, _options(budget))
     if entry is None or entry.static != static:
         return CacheState(static)
@@ -284,12 +284,8 @@ def cache_state(fleet_path: Path, out: Path, templates: Path | None,
         return CacheState(static)
     from .cachedetail import detail_path
 
-    proof = functools.partial(_reusable_tree, resolved(out), entry,
-                              detail_path(cache.entry_path(fleet_path, out)))
-    if background:
-        return CacheState(static, pending=Background(proof))
-    reusable, records = proof()
-    return CacheState(static, reusable=reusable, records=records)
+    return CacheState(static, pending=Background(functools.partial(
+        _reusable_tree, resolved(out), entry, detail_path(entry_file))))
 
 
 def _reusable_tree(root: Path, entry: Entry, path: Path
@@ -326,7 +322,7 @@ def build_and_write(fleet_path: Path, out: Path, templates: Path | None, budget:
         state = CacheState("")
         if use_cache:
             progress.stage("checking the cache")
-            state = cache_state(fleet_path, out, templates, budget, background=True)
+            state = cache_state(fleet_path, out, templates, budget)
             if (entry := state.entry) is not None:
                 progress.done()
                 warn(entry.problems())
@@ -373,12 +369,12 @@ def _compile_and_write(fleet_path: Path, out: Path, templates: Path | None, budg
         diff = write_tree(out, result.files)
         use_cache = False  # the reads recorded were the first compile's: store nothing
     if use_cache:
-        _remember(out, path, result, state, reads, now, diff.staged)
+        _remember(out, path, result, state, reads, now, diff.staged, settled)
     return Written(result.warnings, total, len(result.plan.clusters), diff)
 
 
 def _remember(out: Path, path: Path, result: Build, state: CacheState, reads: list[Read],
-              now: datetime.datetime, staged: str | None) -> None:
+              now: datetime.datetime, staged: str | None, settled: set[str]) -> None:
     """Store the entry of this build, once every file it wrote or kept is proven to hold
     its bytes after the stats the entry records were taken (an edit during the build is
     not recorded as up to date; a kept file whose stats changed is read again)."""
@@ -389,10 +385,11 @@ def _remember(out: Path, path: Path, result: Build, state: CacheState, reads: li
     tree = cache.rewalked(root, state.records, staged)
     if tree is None:
         return
+    # the top-level entries walked again just now (None: all of them)
     again = None if state.records is None or staged == "" else \
         [] if staged is None else [cache.top_of(staged)]
     chunks = verified_chunks(root, result.files, result.reused, result.records, result.kept,
-                             tree, state.reusable, again)
+                             tree, state.reusable, settled, again)
     if chunks is None:
         return
     detail = store_detail(detail_path(path), Detail(result.records, chunks))

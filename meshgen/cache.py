@@ -67,7 +67,7 @@ class Entry:
     warnings: list[dict[str, Any]]
     files: int
     clusters: int
-    tree: str  # digest_of() the tree right after the build's write
+    tree: str  # TreeRecords.digest() of the tree right after the build's write
     static: str = ""  # static_key() of the build: its clusters are reused only under it
     detail: str = ""  # sha256 of the entry's Detail file ("": none)
 
@@ -253,7 +253,6 @@ def window(reads: Iterable[Read], now: datetime.datetime) -> tuple[float, float]
 
 # a regular file: (inode, size, mtime_ns, ctime_ns, mode); a directory ("rel/"): its mode
 Records = dict[str, Stat]
-ABSENT: Records = {"\0absent": (0, 0, 0, 0, 0)}
 
 
 def top_of(rel: str) -> str:
@@ -268,8 +267,8 @@ class TreeRecords:
     the tree), each entry's records travel as one pickle of their own, read back only
     when asked for: a build after a one-mesh change needs a dozen of 201."""
 
-    def __init__(self, groups: dict[str, Records], digests: dict[str, str]) -> None:
-        self._groups: dict[str, Records | bytes] = dict(groups)
+    def __init__(self, groups: dict[str, Records | bytes], digests: dict[str, str]) -> None:
+        self._groups = groups
         self.digests = digests
 
     def group(self, top: str) -> Records:
@@ -299,9 +298,7 @@ class TreeRecords:
             if (digest := digest_of(records)) is None:
                 return None
             groups[top], digests[top] = records, digest
-        tree = TreeRecords({}, digests)
-        tree._groups = groups
-        return tree
+        return TreeRecords(groups, digests)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"groups": {top: group if isinstance(group, bytes) else
@@ -326,7 +323,7 @@ def walk_tree(out: Path) -> TreeRecords | None:
     for an absent or unreadable tree, one that holds anything else (a symlink, FIFO,
     socket or device: the full build refuses it and says where) or one whose records have
     no digest."""
-    groups: dict[str, Records] = {}
+    groups: dict[str, Records | bytes] = {}
     digests: dict[str, str] = {}
     try:
         with os.scandir(out) as listing:
@@ -369,21 +366,21 @@ def rewalked(out: Path, before: TreeRecords | None, staged: str | None
     return before.replaced(top, records)
 
 
-def walk(out: Path, rel_start: str = "") -> Records | None:
-    """The records of every regular file and directory under out/rel_start (rel_start's
-    own record included), or None for anything else found there or an unreadable tree."""
+def walk(out: Path, rel_start: str) -> Records | None:
+    """The records of every regular file and directory under the directory out/rel_start
+    (its own record included), or None for anything else found there or an unreadable
+    or vanished tree."""
     records: Records = {}
     try:
-        if rel_start:
-            info = os.lstat(os.path.join(out, rel_start))
-            if not stat.S_ISDIR(info.st_mode):
-                return None
-            records[rel_start + "/"] = (0, 0, 0, 0, info.st_mode)
+        info = os.lstat(os.path.join(out, rel_start))
+        if not stat.S_ISDIR(info.st_mode):
+            return None
+        records[rel_start + "/"] = (0, 0, 0, 0, info.st_mode)
         pending = [rel_start]
         while pending:
             rel_dir = pending.pop()
-            prefix = f"{rel_dir}/" if rel_dir else ""
-            with os.scandir(os.path.join(out, rel_dir) if rel_dir else out) as listing:
+            prefix = f"{rel_dir}/"
+            with os.scandir(os.path.join(out, rel_dir)) as listing:
                 for entry in listing:
                     info = entry.stat(follow_symlinks=False)
                     mode = info.st_mode
@@ -394,25 +391,18 @@ def walk(out: Path, rel_start: str = "") -> Records | None:
                         records[prefix + entry.name] = stat_record(info)
                     else:
                         return None
-    except FileNotFoundError:
-        return ABSENT if not rel_start and not os.path.lexists(out) else None
     except OSError:
         return None
     return records
 
 
-def digest_of(records: Records | None) -> str | None:
+def digest_of(records: Records) -> str | None:
     """The digest of records, in path order (the same whatever walked them): of (path,
     inode, size, mtime, ctime, mode) of every regular file and directory, walked
     without following anything. An edit changes a file's ctime even when its size and
-    mtime are put back, and ctime cannot be set from user space. None for a tree that
-    holds a symlink, FIFO, socket or device or cannot be read (the full build then
-    refuses it and says where), and on a file system whose timestamps are whole seconds
-    (no ctime with a fraction): there an edit in the second of the write would not show."""
-    if records is None:
-        return None
-    if records is ABSENT:
-        return "absent"
+    mtime are put back, and ctime cannot be set from user space. None on a file system
+    whose timestamps are whole seconds (no ctime with a fraction): there an edit in the
+    second of the write would not show."""
     paths = sorted(records)
     values = [records[rel] for rel in paths]
     # directories are recorded with inode 0; records of files that all have whole-second

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -157,16 +157,16 @@ def settled_tops(previous: Detail, fresh: Iterable[str], kept: Iterable[str]) ->
 
 def verified_chunks(out: Path, fresh: Mapping[str, bytes], reused: Iterable[str],
                     clusters: Mapping[str, ClusterRecord], kept: Iterable[str],
-                    tree: TreeRecords, previous: Detail | None,
-                    rewalked: Iterable[str] | None) -> dict[str, Chunk] | None:
+                    tree: TreeRecords, previous: Detail | None, settled: Collection[str],
+                    rewalked: Collection[str] | None) -> dict[str, Chunk] | None:
     """The chunks of this build's files, once every file is proven to hold its bytes now
     (tree: the records taken after the write). A file whose record
     is the one the previous detail holds still has the bytes checked then; any other is
     read (a reused file hard-linked during the swap has a new ctime).
 
     rewalked: the top-level entries whose records were taken again after the write (None:
-    all). An entry that was not, where this build rendered nothing and every file is a
-    kept cluster's, holds what it held at the last build: its chunk is the one read.
+    all). A settled one (settled_tops) that was not holds what it held at the last build:
+    its chunk is the one read.
     None when a file does not hold what it should: then no entry is stored and the next
     build is a full one."""
     kept = set(kept)
@@ -176,12 +176,11 @@ def verified_chunks(out: Path, fresh: Mapping[str, bytes], reused: Iterable[str]
     fresh_tops: dict[str, list[str]] = {}
     for rel in fresh:
         fresh_tops.setdefault(top_of(rel), []).append(rel)
-    again = None if rewalked is None or previous is None else set(rewalked)
-    settled = settled_tops(previous, fresh, kept) if previous is not None else set()
     chunks: dict[str, Chunk] = {}
     redo: list[str] = []
     for top in sorted(by_top.keys() | fresh_tops.keys()):
-        if again is not None and top not in again and top in settled and previous:
+        if previous is not None and rewalked is not None and top in settled and \
+                top not in rewalked:
             chunks[top] = previous.chunks[top]
         else:
             redo.append(top)

@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any
 from .backends.istio import traffic as istio_traffic
 from .backends.istio.migration import taken_over
 from .ordering import acm_subscriptions
+from .plan.types import Peering
 
 if TYPE_CHECKING:
     from .plan import Plan
-    from .plan.types import Peering
 
 _PROTOCOL = 5
 _UNPICKLABLE = (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError)
@@ -74,7 +74,7 @@ def digest(value: Any) -> str | None:
 PEER_VIEW = ("name", "trust_domain", "root")
 
 
-_PEERING_FIELDS: dict[type, tuple[str, ...]] = {}
+_PEERING_FIELDS = tuple(f.name for f in fields(Peering))
 
 
 def _peering(peering: Peering) -> tuple[Any, ...]:
@@ -82,12 +82,9 @@ def _peering(peering: Peering) -> tuple[Any, ...]:
     class's order, which is code), the peer mesh reduced to PEER_VIEW. A change of the
     peer elsewhere (its members, its other settings) then leaves the clusters of the
     meshes it is peered with reusable."""
-    names = _PEERING_FIELDS.get(type(peering))
-    if names is None:
-        names = _PEERING_FIELDS[type(peering)] = tuple(f.name for f in fields(peering))
     peer = peering.peer
     return tuple([getattr(peer, a) for a in PEER_VIEW] if name == "peer"
-                 else getattr(peering, name) for name in names)
+                 else getattr(peering, name) for name in _PEERING_FIELDS)
 
 
 def cluster_slice(plan: Plan, cluster: str, overridden: bool = True) -> tuple[Any, ...]:

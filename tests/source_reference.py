@@ -35,6 +35,8 @@ from meshgen.errors import FleetError, Location, Problem, Problems
 
 # unchanged by the rewrite: the helpers the loader had are the ones it has
 from meshgen.source import (
+    MAX_DEPTH,
+    MAX_NODES,
     _construct,
     _has_surrogate,
     _location,
@@ -43,11 +45,6 @@ from meshgen.source import (
     _Refused,
     shortened,
 )
-
-MAX_BYTES = 8 * 1024 * 1024
-MAX_DEPTH = 64
-# reading a value costs tens of microseconds: this bounds the time a file can take to load
-MAX_NODES = 500_000
 
 PathKey = tuple[str | int, ...]
 
