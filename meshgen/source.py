@@ -41,6 +41,10 @@ MAX_DEPTH = 64
 # reading a value costs about 6 microseconds (bench/README.md): at most about 3 s
 MAX_NODES = 500_000
 
+TOO_MANY_VALUES = f"the file holds more than {MAX_NODES:,} values (keys, values and list items)"
+TOO_MANY_VALUES_HINT = ("a fleet describes meshes, not data: keep bulk data out of it (such as "
+                        "long lists in smcpSpec)")
+
 PathKey = tuple[str | int, ...]
 _COLUMN = (1 << 32) - 1  # a position is line << 32 | column
 
@@ -150,7 +154,13 @@ def load(path: Path, name: str | None = None) -> SourceFile:
 def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
     source = SourceFile(name=name, path=path or Path(name), data=None)
     source.values[()] = Location(name, 1, 1)
-    builder = _Builder(source)
+    parse_into(_Builder(source), text, name)
+    return source
+
+
+def parse_into(builder: Any, text: str, name: str) -> None:
+    """Feed the events of text to builder (its run(events), documents and problems), every
+    YAML error raised as a located FleetError."""
     try:
         with warnings.catch_warnings(), collector_paused():
             warnings.simplefilter("ignore")
@@ -177,7 +187,6 @@ def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
                     Location(name, 1, 1), "keep one fleet per file, without extra '---'")
         )
     builder.problems.raise_if_errors()
-    return source
 
 
 def _reader_problem(exc: ReaderError, text: str, name: str) -> Problem:
@@ -283,9 +292,7 @@ class _Builder:
     def count(self, event: Any) -> None:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            self.error(event, "MG007", f"the file holds more than {MAX_NODES:,} values "
-                       "(keys, values and list items)", "a fleet describes meshes, not "
-                       "data: keep bulk data out of it (such as long lists in smcpSpec)")
+            self.error(event, "MG007", TOO_MANY_VALUES, TOO_MANY_VALUES_HINT)
             raise _Refused
 
     def on_scalar(self, event: Any) -> None:

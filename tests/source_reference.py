@@ -1,23 +1,13 @@
 """meshgen/source.py as it was before its fast path (issue 15), kept as the oracle that
 tests/test_source_events.py compares the loader with: same data, positions and problems.
-
-Safe YAML loading that remembers where every key and value stood.
-
-The file is read as a stream of parser events (libyaml through ruamel.yaml.clib when
-available) and built into plain data here, so that anchors, aliases, merge keys,
-duplicate keys and runaway nesting are refused at their position instead of being
-expanded or silently resolved.
-"""
+Only the builder of events is the old one; reading, parsing and the helpers are shared."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
     DocumentStartEvent,
@@ -28,21 +18,22 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 from ruamel.yaml.nodes import ScalarNode
-from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
-from meshgen.errors import FleetError, Location, Problem, Problems
+from meshgen.errors import Location, Problem, Problems
 
 # unchanged by the rewrite: the helpers the loader had are the ones it has
 from meshgen.source import (
     MAX_DEPTH,
     MAX_NODES,
+    TOO_MANY_VALUES,
+    TOO_MANY_VALUES_HINT,
     _construct,
     _has_surrogate,
     _location,
     _OutOfRange,
-    _reader_problem,
     _Refused,
+    parse_into,
     shortened,
 )
 
@@ -80,33 +71,7 @@ class SourceFile:
 def loads(text: str, name: str, path: Path | None = None) -> SourceFile:
     source = SourceFile(name=name, path=path or Path(name), data=None)
     source.values[()] = Location(name, 1, 1)
-    builder = _Builder(source)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            builder.run(YAML(typ="safe").parse(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = " ".join(
-            part.strip() for part in (exc.context, exc.problem) if part
-        ) or "invalid YAML"
-        raise FleetError(
-            Problem("MG001", f"YAML syntax error: {message}", _location(name, mark),
-                    "fix the YAML syntax at this position (indentation, quotes, colons)")
-        ) from None
-    except ReaderError as exc:
-        raise FleetError(_reader_problem(exc, text, name)) from None
-    except (YAMLError, ValueError) as exc:
-        raise FleetError(
-            Problem("MG001", f"YAML syntax error: {exc}", Location(name, 1, 1),
-                    "fix the YAML syntax")
-        ) from None
-    if builder.documents != 1:
-        raise FleetError(
-            Problem("MG001", f"expected exactly one YAML document, found {builder.documents}",
-                    Location(name, 1, 1), "keep one fleet per file, without extra '---'")
-        )
-    builder.problems.raise_if_errors()
+    parse_into(_Builder(source), text, name)
     return source
 
 
@@ -143,9 +108,7 @@ class _Builder:
                               AliasEvent)):
             self.nodes += 1
             if self.nodes > MAX_NODES:
-                self.error(event, "MG007", f"the file holds more than {MAX_NODES:,} values "
-                           "(keys, values and list items)", "a fleet describes meshes, not "
-                           "data: keep bulk data out of it (such as long lists in smcpSpec)")
+                self.error(event, "MG007", TOO_MANY_VALUES, TOO_MANY_VALUES_HINT)
                 raise _Refused
         if isinstance(event, ScalarEvent):
             self.check_node(event)
